@@ -1,0 +1,59 @@
+"""Small, offline data for the lessons.
+
+Lessons must run without a network, so the data comes from a package: scikit-learn ships the
+diabetes data set (442 patients, 10 features, a disease-progression target) inside its wheel.
+It is small enough to train on in a second, and real enough that a model has something to learn.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.datasets import load_diabetes
+from sklearn.model_selection import train_test_split
+
+
+class RegressionData(NamedTuple):
+    """Standardized train/valid/test splits; ``y`` arrays have shape ``(n, 1)``."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_valid: np.ndarray
+    y_valid: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_regression_data(seed: int = 42, test_size: float = 0.2, valid_size: float = 0.2):
+    """Load the diabetes data, split it, and standardize it with the training set's statistics.
+
+    Why standardize the target too: its raw scale (25 to 346) would make losses in the
+    thousands; standardized, an MSE of 1.0 means "no better than predicting the mean", which is
+    easy to read in a lesson.
+
+    Args:
+        seed: the random seed of the splits, so every run sees the same rows.
+        test_size: the fraction of all rows kept for testing, in (0, 1).
+        valid_size: the fraction of the remaining rows kept for validation, in (0, 1).
+
+    Returns:
+        A :class:`RegressionData` of float32 arrays.
+    """
+    for name, value in (("test_size", test_size), ("valid_size", valid_size)):
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"{name} must be a fraction in (0, 1), got {value!r}")
+    X, y = load_diabetes(return_X_y=True)
+    y = y.reshape(-1, 1)
+    X_full, X_test, y_full, y_test = train_test_split(X, y, test_size=test_size, random_state=seed)
+    X_train, X_valid, y_train, y_valid = train_test_split(
+        X_full, y_full, test_size=valid_size, random_state=seed
+    )
+    X_mean, X_std = X_train.mean(axis=0), X_train.std(axis=0)
+    y_mean, y_std = y_train.mean(axis=0), y_train.std(axis=0)
+
+    def x(a):
+        return ((a - X_mean) / X_std).astype(np.float32)
+
+    def t(a):
+        return ((a - y_mean) / y_std).astype(np.float32)
+
+    return RegressionData(x(X_train), t(y_train), x(X_valid), t(y_valid), x(X_test), t(y_test))

@@ -1,0 +1,12 @@
+"""Test-wide settings: a quiet TensorFlow for this process and every kernel nbval starts.
+
+Kernels inherit this process' environment, so the variables set here reach the notebooks too
+(the notebooks also set them through ``import helpers``, for learners' own front ends).
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# Plots in unit tests render off screen.
+os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,0 +1,101 @@
+"""Read, execute and inspect the lesson notebooks: shared by the tests and by maintainers.
+
+Re-execute a lesson before committing it (formats it with ruff, runs it top to bottom in a
+fresh kernel, writes it back in canonical form)::
+
+    python -m tests.notebook_tools notebooks/01_custom_layers.ipynb
+
+Canonical form means what ``nbformat`` writes (sorted keys, one-space indent), with no per-cell
+timing metadata and no stored widget state, so a re-run changes a file only where an output
+really changed.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SAVE_MARKER = "# @save"
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def tags(cell: nbformat.NotebookNode) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def canonicalize(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop what changes on every run without meaning anything: timings and widget state."""
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    return notebook
+
+
+def execute(path: Path, timeout: int = 600) -> None:
+    """Format ``path`` with ruff, execute it in a fresh kernel and write it back canonically."""
+    from nbclient import NotebookClient
+
+    subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", str(path)], check=True)
+    notebook = read(path)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+        store_widget_state=False,
+    )
+    client.execute()
+    nbformat.write(canonicalize(notebook), path)
+
+
+def top_level_definitions(source: str) -> dict[str, str]:
+    """Map each top-level class or function in ``source`` to its text, decorators included."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            text = "\n".join(lines[first - 1 : node.end_lineno])
+            found[node.name] = textwrap.dedent(text).rstrip()
+    return found
+
+
+def saved_definitions(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """The definitions in cells whose first line is ``# @save``: they must equal ``helpers``."""
+    saved = {}
+    for cell in code_cells(notebook):
+        if cell.source.lstrip().startswith(SAVE_MARKER):
+            saved.update(top_level_definitions(cell.source))
+    return saved
+
+
+def helpers_definitions() -> dict[str, tuple[str, str]]:
+    """Map each top-level definition in ``helpers/*.py`` to ``(module file, text)``."""
+    found: dict[str, tuple[str, str]] = {}
+    for module in sorted((ROOT / "helpers").glob("*.py")):
+        for name, text in top_level_definitions(module.read_text()).items():
+            found.setdefault(name, (module.name, text))
+    return found
+
+
+if __name__ == "__main__":
+    paths = [Path(arg) for arg in sys.argv[1:]] or NOTEBOOKS
+    for notebook_path in paths:
+        print(f"executing {notebook_path} ...", flush=True)
+        execute(notebook_path.resolve())
