@@ -40,6 +40,13 @@ class LessonWidget:
     controls: dict[str, widgets.Widget] = field(default_factory=dict)
     readouts: dict[str, widgets.Widget] = field(default_factory=dict)
 
+    def __post_init__(self):
+        # CSS classes named after the handles let the browser test find each control and
+        # readout on the page (``.control-eps``, ``.readout-gradient``) without guessing.
+        for prefix, handles in (("control", self.controls), ("readout", self.readouts)):
+            for name, handle in handles.items():
+                handle.add_class(f"{prefix}-{name}")
+
     def _repr_mimebundle_(self, **kwargs):
         # Displaying the handle displays the widget, so a lesson cell can end with it.
         return self.widget._repr_mimebundle_(**kwargs)
