@@ -1,0 +1,130 @@
+"""Run a lesson from a fresh kernel and time it from "kernel started" to its last cell's end.
+
+The clock starts when the kernel has answered ``kernel_info`` (it is ready: what a learner waits
+for before pressing Run All is not the lesson's fault) and stops when the lesson's last cell has
+finished. Then extra cells, outside the timing, read the kernel's peak memory and, in one run,
+time every widget the lesson built (see ``benchmarks/in_kernel.py``).
+
+The notebook is executed as an in-memory copy: the committed file is never written.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from benchmarks.in_kernel import JSON_PREFIX
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class NotebookRun:
+    """One execution: lesson seconds after kernel start, start-up seconds, kernel peak memory."""
+
+    seconds: float
+    kernel_start_seconds: float
+    peak_memory_bytes: int
+    widgets: list[dict] | None = None
+
+
+@dataclass
+class NotebookResult:
+    """All runs of one notebook; ``error`` is set when a run failed (then no timings)."""
+
+    name: str
+    runs: list[NotebookRun] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def median_seconds(self) -> float:
+        return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def peak_memory_bytes(self) -> int:
+        # A memory budget is about the worst case, so the largest run counts, not the median.
+        return max(run.peak_memory_bytes for run in self.runs)
+
+    @property
+    def widgets(self) -> list[dict]:
+        return next((run.widgets for run in self.runs if run.widgets is not None), [])
+
+
+def _measurement_cell(widget_changes: int) -> nbformat.NotebookNode:
+    source = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import benchmarks.in_kernel\n"
+        f"print(benchmarks.in_kernel.report(changes={widget_changes}))\n"
+    )
+    return nbformat.v4.new_code_cell(source)
+
+
+def _parse_report(cell: nbformat.NotebookNode) -> dict:
+    for output in cell.outputs:
+        if output.output_type == "error":
+            raise RuntimeError(f"measurement cell failed: {output.ename}: {output.evalue}")
+        if output.output_type == "stream":
+            for line in output.text.splitlines():
+                if line.startswith(JSON_PREFIX):
+                    return json.loads(line[len(JSON_PREFIX) :])
+    raise RuntimeError("measurement cell printed no BENCHMARK-JSON line")
+
+
+def run_once(path: Path, widget_changes: int = 0, timeout: int = 600) -> NotebookRun:
+    """Execute ``path`` once in a fresh kernel; ``widget_changes`` > 0 also times its widgets."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+        store_widget_state=False,
+    )
+    started = time.perf_counter()
+    with client.setup_kernel():
+        client.wait_for_reply(client.kc.kernel_info())
+        ready = time.perf_counter()
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+        finished = time.perf_counter()
+        measurement = _measurement_cell(widget_changes)
+        notebook.cells.append(measurement)
+        client.execute_cell(measurement, len(notebook.cells) - 1)
+    report = _parse_report(measurement)
+    return NotebookRun(
+        seconds=finished - ready,
+        kernel_start_seconds=ready - started,
+        peak_memory_bytes=report["peak_memory_bytes"],
+        widgets=report["widgets"],
+    )
+
+
+def benchmark_notebook(
+    path: Path, runs: int = 3, widget_changes: int = 30, progress=print
+) -> NotebookResult:
+    """``runs`` fresh-kernel executions; the last one also times the widgets."""
+    result = NotebookResult(path.stem)
+    for number in range(1, runs + 1):
+        changes = widget_changes if number == runs else 0
+        try:
+            run = run_once(path, widget_changes=changes)
+        except (CellExecutionError, RuntimeError, TimeoutError) as error:
+            result.error = f"{type(error).__name__}: {str(error).strip().splitlines()[-1]}"
+            progress(f"  {path.stem} run {number}: FAILED {result.error}")
+            return result
+        result.runs.append(run)
+        progress(
+            f"  {path.stem} run {number}/{runs}: {run.seconds:.2f} s after a "
+            f"{run.kernel_start_seconds:.2f} s kernel start, "
+            f"peak {run.peak_memory_bytes / 1e6:.0f} MB"
+        )
+    return result

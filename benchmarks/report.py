@@ -1,0 +1,296 @@
+"""The budgets, the check against them, and the Markdown table ``RESULTS.md`` holds.
+
+The budgets are the promises of DEVELOPERS.md and issue 7: a lesson nobody waits for, a kernel
+that fits on Binder with room to spare, a widget that follows the slider, and reverse-mode
+autodiff whose gradient costs a few forward passes whatever the number of parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from benchmarks.notebook_timing import NotebookResult
+
+LESSON_SECONDS = 15.0  # kernel started -> last cell finished, on 2 CPU cores
+KERNEL_PEAK_BYTES = 1.0e9  # 1.0 GB (10^9 bytes), the kernel's resident high-water mark
+WIDGET_MEDIAN_MS = 50.0  # median answer to one control change, for every control
+TAPE_FORWARD_RATIO = 5.0  # one tape gradient, in forward passes, for every n measured
+
+
+@dataclass
+class Results:
+    """Everything one benchmark run measured, ready to check and to render."""
+
+    machine: dict
+    versions: dict
+    floor: list[dict]
+    notebooks: list[NotebookResult]
+    gradient: list[dict] | None
+    gradient_error: str | None = None
+    unmeasured_builders: list[str] = field(default_factory=list)
+    settings: str = ""
+
+
+def problems(results: Results) -> list[str]:
+    """One line per budget that is exceeded or could not be checked; empty when all are met."""
+    found = []
+    for notebook in results.notebooks:
+        if notebook.error:
+            found.append(f"{notebook.name}: did not run to the end ({notebook.error})")
+            continue
+        if notebook.median_seconds > LESSON_SECONDS:
+            found.append(
+                f"{notebook.name}: {notebook.median_seconds:.1f} s median, "
+                f"budget {LESSON_SECONDS:.0f} s"
+            )
+        if notebook.peak_memory_bytes > KERNEL_PEAK_BYTES:
+            found.append(
+                f"{notebook.name}: kernel peak {notebook.peak_memory_bytes / 1e9:.2f} GB, "
+                f"budget {KERNEL_PEAK_BYTES / 1e9:.1f} GB"
+            )
+        for row in notebook.widgets:
+            label = f"{notebook.name}: widget {row['widget']} control {row['control']!r}"
+            if row.get("error_count"):
+                found.append(f"{label} raised {row['error_count']}x: {row['errors'][0]}")
+            if row.get("timed") and row["median_ms"] > WIDGET_MEDIAN_MS:
+                found.append(
+                    f"{label}: {row['median_ms']:.0f} ms median, budget {WIDGET_MEDIAN_MS:.0f} ms"
+                )
+    for builder in results.unmeasured_builders:
+        found.append(f"widget builder {builder}: no lesson kernel held a widget it built")
+    if results.gradient_error:
+        found.append(f"gradient cost: not measured ({results.gradient_error})")
+    for row in results.gradient or []:
+        if row["tape_ratio"] > TAPE_FORWARD_RATIO:
+            found.append(
+                f"gradient cost at n={row['n_params']:,.0f}: tape = {row['tape_ratio']:.1f} "
+                f"forward passes, budget {TAPE_FORWARD_RATIO:.0f}"
+            )
+    return found
+
+
+# --- Markdown ---------------------------------------------------------------------------------
+
+
+def _mark(ok: bool) -> str:
+    return "✓" if ok else "✗ over"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _seconds_list(values) -> str:
+    return ", ".join(f"{value:.2f}" for value in values)
+
+
+def _floor_section(floor: list[dict]) -> list[str]:
+    seconds = sorted(run["import_seconds"] for run in floor)
+    peaks = sorted(run["peak_memory_bytes"] / 1e6 for run in floor)
+    median = seconds[len(seconds) // 2]
+    return [
+        "## The floor: `import tensorflow` in a fresh process",
+        "",
+        "No lesson can start faster or use less memory than this import.",
+        "",
+        *_table(
+            ["measure", "median", f"all {len(floor)} runs"],
+            [
+                ["import time (s)", f"{median:.2f}", _seconds_list(seconds)],
+                [
+                    "peak memory (MB)",
+                    f"{peaks[len(peaks) // 2]:.0f}",
+                    ", ".join(f"{p:.0f}" for p in peaks),
+                ],
+            ],
+        ),
+        "",
+    ]
+
+
+def _notebook_section(notebooks: list[NotebookResult]) -> list[str]:
+    rows = []
+    for notebook in notebooks:
+        if notebook.error:
+            rows.append([notebook.name, "failed", notebook.error, "", "", "✗"])
+            continue
+        seconds = [run.seconds for run in notebook.runs]
+        starts = [run.kernel_start_seconds for run in notebook.runs]
+        ok = (
+            notebook.median_seconds <= LESSON_SECONDS
+            and notebook.peak_memory_bytes <= KERNEL_PEAK_BYTES
+        )
+        rows.append(
+            [
+                f"`{notebook.name}`",
+                f"**{notebook.median_seconds:.1f}**",
+                _seconds_list(seconds),
+                f"{sorted(starts)[len(starts) // 2]:.1f}",
+                f"{notebook.peak_memory_bytes / 1e6:.0f}",
+                _mark(ok),
+            ]
+        )
+    return [
+        "## Lessons: from kernel started to the last cell's end",
+        "",
+        "Each run executes the notebook with nbclient in a fresh kernel; the clock starts when the "
+        "kernel answers `kernel_info` and stops when the last cell ends. Peak memory is the "
+        "kernel's `ru_maxrss`, read in the kernel after the last cell (and after the widget "
+        "moves), the largest of the runs.",
+        "",
+        *_table(
+            [
+                "lesson",
+                f"median (s) ≤ {LESSON_SECONDS:.0f}",
+                "runs (s)",
+                "kernel start (s)",
+                f"kernel peak (MB) ≤ {KERNEL_PEAK_BYTES / 1e6:.0f}",
+                "budget",
+            ],
+            rows,
+        ),
+        "",
+    ]
+
+
+def _widget_section(notebooks: list[NotebookResult], unmeasured: list[str]) -> list[str]:
+    rows, skipped = [], []
+    for notebook in notebooks:
+        for row in notebook.widgets:
+            where = f"`{notebook.name}` {row['widget']} ({row['builder']})"
+            if not row.get("timed"):
+                skipped.append(f"- {where}, control `{row['control']}`: {row['reason']}.")
+                continue
+            ok = row["median_ms"] <= WIDGET_MEDIAN_MS and not row["error_count"]
+            errors = f", {row['error_count']} raised" if row["error_count"] else ""
+            rows.append(
+                [
+                    where,
+                    f"`{row['control']}` ({row['type']})",
+                    f"{row['changes']} over {row['distinct_values']} values{errors}",
+                    f"**{row['median_ms']:.1f}**",
+                    f"{row['max_ms']:.1f}",
+                    _mark(ok),
+                ]
+            )
+    lines = [
+        "## Widgets: the answer to one control change",
+        "",
+        "Measured in the lesson's kernel after its last cell, on the widgets the lesson built: "
+        "each control is set from Python to allowed values, walking across its range and back "
+        "(setting `value` runs the observers synchronously: compute, redraw, PNG, comm message).",
+        "",
+    ]
+    if rows:
+        header = [
+            "lesson, widget (builder)",
+            "control",
+            "changes",
+            f"median (ms) ≤ {WIDGET_MEDIAN_MS:.0f}",
+            "max (ms)",
+            "budget",
+        ]
+        lines += _table(header, rows)
+    else:
+        lines.append("No lesson widget was found.")
+    lines += ["", *skipped] if skipped else []
+    lines += [f"- `{name}`: no lesson kernel held a widget it built." for name in unmeasured]
+    return lines + [""]
+
+
+def _gradient_section(gradient: list[dict] | None, error: str | None) -> list[str]:
+    lines = [
+        "## The cost of one gradient, in forward passes",
+        "",
+        "`helpers.autodiff.measure_gradient_cost(n)` on a dense model sized to n parameters: one "
+        "forward pass, one tape gradient (reverse mode), and finite differences, forward "
+        "(n + 1 forward passes) and central (2n). Reverse mode promises a gradient for a small "
+        "constant number of forward passes whatever n: the tape column.",
+        "",
+    ]
+    if error:
+        return lines + [f"Not measured: {error}", ""]
+    rows, sampled = [], False
+    for row in gradient or []:
+        n, coordinates = row["n_params"], row["sampled_coordinates"]
+        scaled = coordinates < n
+        sampled |= scaled
+        rows.append(
+            [
+                f"{n:,.0f}",
+                f"{row['forward_seconds'] * 1e3:.3g}",
+                f"**{row['tape_ratio']:.2f}**",
+                f"{row['forward_difference_ratio']:,.3g}",
+                f"{row['central_difference_ratio']:,.3g}",
+                f"{coordinates:,.0f} of {n:,.0f}, scaled" if scaled else "all",
+                _mark(row["tape_ratio"] <= TAPE_FORWARD_RATIO),
+            ]
+        )
+    header = [
+        "n parameters",
+        "forward (ms)",
+        f"tape / forward ≤ {TAPE_FORWARD_RATIO:.0f}",
+        "forward differences / forward",
+        "central differences / forward",
+        "coordinates timed",
+        "budget",
+    ]
+    lines += _table(header, rows)
+    if sampled:
+        lines += [
+            "",
+            "For large n, finite differences were timed on a random sample of coordinates and "
+            "the time scaled to all n (each coordinate costs the same forward passes).",
+        ]
+    lines += [
+        "",
+        "Each finite-difference coordinate is one compiled call (forward: one loss; central: "
+        "two). Where a call's fixed overhead outweighs the work (small n), central differences "
+        "therefore cost about as much as forward ones, and timings under a millisecond are "
+        "noisy; the growth with n is the point.",
+    ]
+    if gradient:
+        ratios = [row["tape_ratio"] for row in gradient]
+        lines += [
+            "",
+            f"Tape / forward stays between {min(ratios):.2f} and {max(ratios):.2f} from "
+            f"n = {gradient[0]['n_params']:,.0f} to {gradient[-1]['n_params']:,.0f}, while "
+            "finite differences grow with n.",
+        ]
+    return lines + [""]
+
+
+def render(results: Results, command: str) -> str:
+    """The whole ``RESULTS.md``: header with machine and versions, verdict, four sections."""
+    machine, versions = results.machine, results.versions
+    found = problems(results)
+    verdict = (
+        ["**Every budget is met.**"]
+        if not found
+        else ["**Over budget or not measured:**", "", *[f"- {line}" for line in found]]
+    )
+    version_text = ", ".join(f"{name} {version}" for name, version in versions.items())
+    lines = [
+        "# Benchmarks: speed and memory of every lesson",
+        "",
+        f"Written by `{command}` on {machine['date']}.",
+        "",
+        f"- Machine: {machine['cpu_count']} CPUs (`os.cpu_count()`), {machine['cpu_model']}; "
+        f"load average {machine['load_before']} before and {machine['load_after']} after.",
+        f"- Versions: {version_text}.",
+        f"- Settings: {results.settings or 'defaults'}.",
+        "",
+        *verdict,
+        "",
+        f"Budgets: a lesson runs in at most {LESSON_SECONDS:.0f} s after its kernel has "
+        f"started; a kernel peaks at {KERNEL_PEAK_BYTES / 1e9:.1f} GB at most; every widget "
+        f"control answers in {WIDGET_MEDIAN_MS:.0f} ms median at most; one tape gradient costs "
+        f"at most {TAPE_FORWARD_RATIO:.0f} forward passes for every n measured.",
+        "",
+        *_floor_section(results.floor),
+        *_notebook_section(results.notebooks),
+        *_widget_section(results.notebooks, results.unmeasured_builders),
+        *_gradient_section(results.gradient, results.gradient_error),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
