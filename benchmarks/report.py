@@ -211,6 +211,8 @@ def _gradient_section(gradient: list[dict] | None, error: str | None) -> list[st
     ]
     if error:
         return lines + [f"Not measured: {error}", ""]
+    if not gradient:
+        return lines + ["Not measured in this run (no `--gradient-sizes`).", ""]
     rows, sampled = [], False
     for row in gradient or []:
         n, coordinates = row["n_params"], row["sampled_coordinates"]
