@@ -83,3 +83,88 @@ class CheckReport:
             f"<b>{html.escape(self.title)}</b><ul style='list-style:none'>{''.join(items)}</ul>"
             f'<p style="color:{colour}"><b>{html.escape(self.summary())}</b></p>'
         )
+
+
+# --- Lesson 01 (custom layers): the book's layer-normalization exercise ------------------------
+
+
+def check_layer_normalization(layer_class, tolerance: float = 2e-3) -> CheckReport:
+    """Check a hand-written layer normalization against ``keras.layers.LayerNormalization``.
+
+    Each property is checked on a fresh layer, so one mistake (say, in ``build``) fails its own
+    lines and the others still say what is right. The inputs have a mean of 3 and a standard
+    deviation of 2, so a layer that forgets to subtract the mean or to divide by the standard
+    deviation cannot pass by luck. The default ``tolerance`` accepts the book's ``sigma + eps``
+    as well as Keras' ``sqrt(variance + eps)``; both differ from a wrong formula by far more.
+
+    Args:
+        layer_class: the learner's class, built as ``layer_class()`` (default ``eps=0.001``).
+        tolerance: the largest absolute difference from Keras' output that still passes, > 0.
+    """
+    # Imported here so that importing helpers.checks does not load TensorFlow.
+    import keras
+    import numpy as np
+
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
+    rng = np.random.default_rng(12)
+    inputs = rng.normal(3.0, 2.0, size=(32, 8)).astype("float32")
+    sequences = rng.normal(3.0, 2.0, size=(4, 5, 8)).astype("float32")
+    alpha = rng.uniform(0.5, 2.0, size=8).astype("float32")
+    beta = rng.uniform(-1.0, 1.0, size=8).astype("float32")
+
+    def keras_output(X, weights=None):
+        reference = keras.layers.LayerNormalization(epsilon=0.001)
+        reference.build(X.shape)
+        if weights is not None:
+            reference.set_weights(weights)
+        return keras.ops.convert_to_numpy(reference(X))
+
+    def compare(X, weights=None):
+        layer = layer_class()
+        layer.build(X.shape)
+        if weights is not None:
+            if len(layer.trainable_weights) != 2:
+                return False, "create the two weights alpha and beta in build() first"
+            layer.set_weights(weights)
+        difference = np.abs(keras.ops.convert_to_numpy(layer(X)) - keras_output(X, weights))
+        return difference.max() < tolerance, f"max |difference| = {difference.max():.3g}"
+
+    def weight_shapes():
+        layer = layer_class()
+        layer.build(inputs.shape)
+        shapes = [tuple(weight.shape) for weight in layer.trainable_weights]
+        return shapes == [(8,), (8,)], f"trainable weight shapes {shapes}"
+
+    def initial_values():
+        layer = layer_class()
+        layer.build(inputs.shape)
+        values = [weight.numpy() for weight in layer.trainable_weights]
+        ok = len(values) == 2 and (values[0] == 1).all() and (values[1] == 0).all()
+        return ok, "expected [alpha, beta] = [ones, zeros], in that order"
+
+    def output_shape():
+        shape = tuple(layer_class()(inputs).shape)
+        return shape == inputs.shape, f"output shape {shape}, input shape {inputs.shape}"
+
+    def config_round_trip():
+        layer = layer_class(eps=0.01)
+        rebuilt = layer_class.from_config(layer.get_config())
+        return getattr(rebuilt, "eps", None) == 0.01, "from_config(get_config()) lost eps=0.01"
+
+    report = CheckReport(f"Checking {getattr(layer_class, '__name__', layer_class)}")
+    report.check(
+        "build() creates two trainable weights of shape (8,) for 8 features", weight_shapes
+    )
+    report.check("alpha starts at ones and beta at zeros", initial_values)
+    report.check("the output has the input's shape", output_shape)
+    report.check(
+        "matches keras.layers.LayerNormalization on (32, 8) inputs", lambda: compare(inputs)
+    )
+    report.check(
+        "still matches with alpha and beta set to other values",
+        lambda: compare(inputs, [alpha, beta]),
+    )
+    report.check("normalizes the last axis of (4, 5, 8) sequences", lambda: compare(sequences))
+    report.check("get_config() keeps eps (from_config rebuilds the same layer)", config_round_trip)
+    return report
