@@ -85,7 +85,7 @@ class CheckReport:
         )
 
 
-# --- Lesson 01 (custom layers): the book's layer-normalization exercise ------------------------
+# --- Lesson 01 (custom layers): layer normalization and dropout, written by hand ------------------
 
 
 def check_layer_normalization(layer_class, tolerance: float = 2e-3) -> CheckReport:
@@ -167,4 +167,79 @@ def check_layer_normalization(layer_class, tolerance: float = 2e-3) -> CheckRepo
     )
     report.check("normalizes the last axis of (4, 5, 8) sequences", lambda: compare(sequences))
     report.check("get_config() keeps eps (from_config rebuilds the same layer)", config_round_trip)
+    return report
+
+
+def check_dropout(layer_class) -> CheckReport:
+    """Check a hand-written dropout layer: the training flag, the mask, the scaling, the errors.
+
+    The layer is built as ``layer_class(rate)`` and called on 100,000 ones. The share of zeros
+    must be within one percentage point of ``rate``, almost seven standard errors: a correct
+    layer passes whatever its seed, and one that drops with a clearly wrong probability fails.
+
+    Args:
+        layer_class: the learner's class, built as ``layer_class(rate)``.
+    """
+    # Imported here so that importing helpers.checks does not load TensorFlow.
+    import keras
+    import numpy as np
+
+    rate = 0.3
+    ones = np.ones((100, 1000), dtype="float32")
+
+    def output(layer, **kwargs):
+        return keras.ops.convert_to_numpy(layer(ones, **kwargs))
+
+    def inference_is_identity():
+        layer = layer_class(rate)
+        same = [np.array_equal(output(layer, **flag), ones) for flag in ({"training": False}, {})]
+        return all(same), "with training=False or no flag, the outputs differ from the inputs"
+
+    def drops_rate():
+        share = float((output(layer_class(rate), training=True) == 0).mean())
+        return abs(share - rate) < 0.01, f"{share:.1%} of the inputs are zero"
+
+    def scales_survivors():
+        kept = output(layer_class(rate), training=True)
+        kept = kept[kept != 0]
+        expected = 1 / (1 - rate)
+        ok = kept.size > 0 and np.allclose(kept, expected)
+        return ok, f"kept values {np.unique(kept)[:3].round(4).tolist()}, expected {expected:.4f}"
+
+    def new_mask_each_call():
+        layer = layer_class(rate)
+        first, second = output(layer, training=True), output(layer, training=True)
+        return not np.array_equal(first, second), "two calls dropped the same inputs"
+
+    def rate_zero_keeps_everything():
+        return np.array_equal(output(layer_class(0.0), training=True), ones), "rate=0 changed X"
+
+    def refuses(bad_rate):
+        def condition():
+            try:
+                layer_class(bad_rate)
+            except ValueError as error:
+                return "rate" in str(error), f"the ValueError does not name rate: {error}"
+            return False, f"rate={bad_rate} was accepted"
+
+        return condition
+
+    def config_round_trip():
+        config = layer_class(0.25).get_config()
+        if "rate" not in config:
+            return False, f"get_config() returns no 'rate', only {sorted(config)}"
+        rebuilt = layer_class.from_config(config)
+        return getattr(rebuilt, "rate", None) == 0.25, "from_config(get_config()) lost rate=0.25"
+
+    report = CheckReport(f"Checking {getattr(layer_class, '__name__', layer_class)}")
+    report.check(
+        "at inference (training=False, or no flag) the inputs pass unchanged", inference_is_identity
+    )
+    report.check(f"training zeroes {rate:.0%} of the inputs (± 1%)", drops_rate)
+    report.check(f"training scales the kept inputs by 1 / (1 - {rate})", scales_survivors)
+    report.check("each training call draws a new mask", new_mask_each_call)
+    report.check("rate=0 drops nothing, even in training", rate_zero_keeps_everything)
+    report.check("rate=1 raises a ValueError that names rate", refuses(1.0))
+    report.check("rate=-0.1 raises a ValueError that names rate", refuses(-0.1))
+    report.check("get_config() keeps rate (from_config rebuilds the same layer)", config_round_trip)
     return report

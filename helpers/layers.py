@@ -140,3 +140,34 @@ class MyLayerNormalization(keras.layers.Layer):
     def get_config(self):
         base_config = super().get_config()
         return {**base_config, "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class MyDropout(keras.layers.Layer):
+    """Zeroes each input with probability ``rate`` while training, nothing at inference.
+
+    The solution of lesson 01's second exercise. The inputs that survive are scaled by
+    ``1 / (1 - rate)``, so each input keeps its expected value: the next layer sees inputs of
+    the same size in training and at inference, as with ``keras.layers.Dropout``.
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        if not 0 <= rate < 1:
+            raise ValueError(f"rate must be in [0, 1), got {rate!r}")
+        super().__init__(**kwargs)
+        self.rate = rate
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, X, training=None):
+        if training:
+            draws = keras.random.uniform(keras.ops.shape(X), seed=self.seed_generator)
+            return keras.ops.where(draws >= self.rate, X / (1 - self.rate), 0.0)
+        return X
+
+    def compute_output_shape(self, batch_input_shape):
+        return batch_input_shape
+
+    def get_config(self):
+        base_config = super().get_config()
+        return {**base_config, "rate": self.rate, "seed": self.seed}

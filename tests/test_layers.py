@@ -7,10 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from helpers.checks import check_layer_normalization
+from helpers.checks import check_dropout, check_layer_normalization
 from helpers.data import load_regression_data
 from helpers.layers import (
     MyDense,
+    MyDropout,
     MyExponential,
     MyGaussianNoise,
     MyLayerNormalization,
@@ -228,3 +229,68 @@ class TestLayerNormalizationCheck:
     def test_refuses_a_tolerance_that_is_not_positive(self):
         with pytest.raises(ValueError, match="tolerance"):
             check_layer_normalization(MyLayerNormalization, tolerance=0)
+
+
+class TestMyDropout:
+    def test_inference_returns_the_inputs_exactly(self, batch):
+        layer = MyDropout(0.5, seed=1)
+        np.testing.assert_array_equal(numpy(layer(batch, training=False)), batch)
+        np.testing.assert_array_equal(numpy(layer(batch)), batch)
+
+    def test_training_drops_rate_and_scales_the_rest(self):
+        outputs = numpy(MyDropout(0.2, seed=1)(np.ones((100, 1000), "float32"), training=True))
+        assert abs((outputs == 0).mean() - 0.2) < 0.01
+        np.testing.assert_allclose(outputs[outputs != 0], 1 / 0.8)
+        assert abs(outputs.mean() - 1.0) < 0.01  # the expected value is kept
+
+    @pytest.mark.parametrize("rate", [-0.1, 1, 1.5, math.nan])
+    def test_refuses_a_rate_outside_0_1(self, rate):
+        with pytest.raises(ValueError, match="rate"):
+            MyDropout(rate)
+
+    def test_config_round_trip(self):
+        clone = MyDropout.from_config(MyDropout(0.4, seed=2).get_config())
+        assert (clone.rate, clone.seed) == (0.4, 2)
+
+
+class TestDropoutCheck:
+    def test_the_solution_passes(self):
+        report = check_dropout(MyDropout)
+        assert report.passed, str(report)
+
+    def test_dropout_in_inference_too_fails_the_inference_line_only(self):
+        class AlwaysDropping(MyDropout):
+            def call(self, X, training=None):
+                return super().call(X, training=True)
+
+        failed = [line for line in check_dropout(AlwaysDropping).lines if not line.passed]
+        assert [line.description for line in failed] == [
+            "at inference (training=False, or no flag) the inputs pass unchanged"
+        ]
+
+    def test_forgetting_to_scale_is_named(self):
+        class Unscaled(MyDropout):
+            def call(self, X, training=None):
+                outputs = super().call(X, training=training)
+                return outputs * (1 - self.rate) if training else outputs
+
+        text = str(check_dropout(Unscaled))
+        assert "✗ training scales the kept inputs by 1 / (1 - 0.3): kept values [1.0]" in text
+
+    def test_the_stub_fails_and_says_why(self):
+        class Stub(keras.layers.Layer):
+            def __init__(self, rate, seed=None, **kwargs):
+                super().__init__(**kwargs)
+                self.rate = rate
+
+            def call(self, X, training=None):
+                return X
+
+            def get_config(self):
+                return super().get_config()
+
+        text = str(check_dropout(Stub))
+        assert "0.0% of the inputs are zero" in text
+        assert "rate=1.0 was accepted" in text
+        assert "get_config() returns no 'rate'" in text
+        assert "6 of 8 checks failed" in text
