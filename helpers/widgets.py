@@ -121,7 +121,8 @@ def make_gaussian_noise_widget(
             ``predict``).
         seed: the layer's seed, an integer >= 0.
     """
-    # Imported here, not at the top: only this lesson's widget needs Keras and the layers.
+    # Imported here, not at the top: importing helpers.widgets stays light, and TensorFlow loads
+    # only when a widget that needs it is built.
     import keras
     import numpy as np
 
