@@ -311,13 +311,15 @@ def validate_gradient_arguments(f, params, dtype):
         )
     try:
         signature = inspect.signature(f)
-        signature.bind(*params)
-    except TypeError as error:
-        raise ValueError(
-            f"f{signature} cannot take the {len(params)} params given: {error}"
-        ) from None
-    except ValueError:  # some built-ins have no signature: let the call itself decide
-        pass
+    except (TypeError, ValueError):  # some built-ins have none: the call itself will tell
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(*params)
+        except TypeError as error:
+            raise ValueError(
+                f"f{signature} cannot take the {len(params)} params given: {error}"
+            ) from None
     own_dtypes = {_param_dtype(param) for param in params} - {None}
     if dtype is not None:
         return list(params), _float_dtype(dtype)
@@ -343,9 +345,9 @@ def prepare_params(f, params, dtype=None):
     return [_as_dtype(param, dtype) for param in params], dtype
 
 
-def _working_dtype(params):
-    """The dtype the arithmetic happens in: the params' own, float64 for Python numbers."""
-    return next((d for d in map(_param_dtype, params) if d is not None), np.dtype("float64"))
+def _working_dtype(params, default="float64"):
+    """The params' own dtype; ``default`` when all are Python numbers (float64 in Python)."""
+    return next((d for d in map(_param_dtype, params) if d is not None), np.dtype(default))
 
 
 def _as_tensor(param, dtype):
@@ -422,8 +424,7 @@ def tape_gradient(f, params, dtype=None) -> list:
     (its true partial), not ``None``. Returns one NumPy value per param, shaped like it.
     """
     params, dtype = validate_gradient_arguments(f, params, dtype)
-    own_dtypes = [d for d in map(_param_dtype, params) if d is not None]
-    dtype = dtype or (own_dtypes[0] if own_dtypes else np.dtype("float32"))
+    dtype = dtype or _working_dtype(params, default="float32")
     tensors = [_as_tensor(param, dtype) for param in params]
     with tf.GradientTape() as tape:
         tape.watch(tensors)
