@@ -8,5 +8,5 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-# Plots in unit tests render off screen.
-os.environ.setdefault("MPLBACKEND", "Agg")
+# No MPLBACKEND here: kernels would inherit it and lose their inline plots. Without a display,
+# matplotlib picks a headless backend for the unit tests by itself.

@@ -38,11 +38,30 @@ def tags(cell: nbformat.NotebookNode) -> list[str]:
 
 
 def canonicalize(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop what changes on every run without meaning anything: timings and widget state."""
+    """Drop what changes on every run without meaning anything: timings, widget state, and
+    the way a cell's printed text happened to be split into chunks (merged per stream)."""
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
     return notebook
+
+
+def _merge_streams(outputs: list) -> list:
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    return merged
 
 
 def execute(path: Path, timeout: int = 600) -> None:

@@ -1,5 +1,8 @@
 """Unit tests of ``helpers.autodiff``: finite differences, tape gradients and their cost."""
 
+from helpers import autodiff
+from helpers.autodiff import GradientCost, measure_gradient_cost
+
 import dataclasses
 import math
 
@@ -7,9 +10,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from helpers import autodiff
-from helpers.autodiff import GradientCost, measure_gradient_cost
 
 
 class TestMeasureGradientCost:

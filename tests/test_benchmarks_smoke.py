@@ -5,6 +5,8 @@ of the test command); these tests check that every part still runs and reports w
 so that ``python -m benchmarks.run`` does not rot between two real runs.
 """
 
+from helpers.widgets import LessonWidget
+
 import subprocess
 import sys
 
@@ -13,7 +15,6 @@ import pytest
 
 from benchmarks import in_kernel, report
 from benchmarks.notebook_timing import NotebookResult, NotebookRun
-from helpers.widgets import LessonWidget
 from tests.notebook_tools import ROOT
 
 # --- which values a control is moved to ------------------------------------------------------

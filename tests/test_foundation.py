@@ -1,12 +1,12 @@
 """Unit tests of the shared helpers every lesson stands on: data, self-checks, widget plumbing."""
 
-import ipywidgets as widgets
-import numpy as np
-import pytest
-
 from helpers.checks import CheckReport
 from helpers.data import load_regression_data
 from helpers.widgets import FigurePanel, LessonWidget, message_html
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
 
 
 class TestRegressionData:

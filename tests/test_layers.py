@@ -1,12 +1,5 @@
 """Unit tests of ``helpers.layers`` (lesson 01) and of the layer-normalization self-check."""
 
-import math
-import warnings
-
-import keras
-import numpy as np
-import pytest
-
 from helpers.checks import check_dropout, check_layer_normalization
 from helpers.data import load_regression_data
 from helpers.layers import (
@@ -17,6 +10,13 @@ from helpers.layers import (
     MyLayerNormalization,
     MyMultiLayer,
 )
+
+import math
+import warnings
+
+import keras
+import numpy as np
+import pytest
 
 
 def numpy(tensor):

@@ -1,10 +1,10 @@
 """Lesson 01's widget: MyGaussianNoise's output against its input, in training or inference."""
 
+from helpers.widgets import NOISE_STDDEV_RANGE, make_gaussian_noise_widget
+
 import re
 
 import pytest
-
-from helpers.widgets import NOISE_STDDEV_RANGE, make_gaussian_noise_widget
 
 
 def measured_std(lesson_widget):
