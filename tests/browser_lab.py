@@ -165,16 +165,9 @@ class LabServer:
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")
-        if isolate:
-            command = [
-                "unshare",
-                "--net",
-                "--",
-                sys.executable,
-                "-c",
-                LOOPBACK_UP_THEN_EXEC,
-                *command,
-            ]
+        if isolate:  # the same command in a new network namespace, its loopback brought up
+            in_namespace = ["unshare", "--net", "--", sys.executable, "-c", LOOPBACK_UP_THEN_EXEC]
+            command = in_namespace + command
         log_path = workdir / "jupyter-lab.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=log)
@@ -460,6 +453,13 @@ class LessonRun:
         # text/plain holds the repr of the JSON string.
         return json.loads(ast.literal_eval(reply["data"]["text/plain"]))
 
+    def kernel_run(self, code: str):
+        """Run ``code`` in the lesson's kernel, in a namespace of its own (the learner's names
+        stay untouched), and return the value it leaves in ``result``."""
+        return self.kernel_eval(
+            f"(lambda scope: (exec({code!r}, scope), scope['result'])[1])({{}})"
+        )
+
     def kernel_widget_texts(self) -> dict[str, list[str]]:
         texts: dict[str, list[str]] = {}
         for widget in self.kernel_eval(KERNEL_WIDGET_VALUES):
@@ -476,6 +476,8 @@ class LessonRun:
             .filter(has=self.page.locator(f"{has_slider}:has(.noUi-handle)"))
             .first
         )
+        if widget.count() == 0:
+            raise LookupError(f"{self.name}: no slider {has_slider} in a widget output")
         widget.scroll_into_view_if_needed()
         slider = widget.locator(f"{has_slider}:has(.noUi-handle)").first
         control_class = slider.evaluate(
