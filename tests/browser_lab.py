@@ -123,7 +123,8 @@ class LabServer:
     @classmethod
     def start(cls, workdir: Path, isolate: bool, source: Path = ROOT) -> LabServer:
         root, jupyter = workdir / "served", workdir / "jupyter"
-        for folder in ("notebooks", "helpers"):
+        # benchmarks/ for in_kernel.peak_memory_bytes(), the kernel's own high-water mark.
+        for folder in ("notebooks", "helpers", "benchmarks"):
             shutil.copytree(
                 source / folder,
                 root / folder,
@@ -332,10 +333,7 @@ KERNEL_WIDGET_VALUES = (
     " if isinstance(getattr(w, 'value', None), (str, int, float))"
     " and any(c.startswith(('control-', 'readout-')) for c in w._dom_classes)]"
 )
-KERNEL_PEAK_MEMORY = (
-    "[__import__('resource').getrusage(__import__('resource').RUSAGE_SELF).ru_maxrss,"
-    " __import__('sys').platform]"
-)
+KERNEL_PEAK_MEMORY = "__import__('benchmarks.in_kernel').in_kernel.peak_memory_bytes()"
 KERNEL_NETWORK_INTERFACES = "[name for _, name in __import__('socket').if_nameindex()]"
 
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif")
@@ -594,8 +592,7 @@ class LabBrowser:
             screenshot=screenshots / f"{Path(name).stem}.png",
             requests=requests,  # keeps growing while the page is open
         )
-        maxrss, platform = run.kernel_eval(KERNEL_PEAK_MEMORY)
-        run.peak_memory_bytes = maxrss if platform == "darwin" else maxrss * 1024  # KiB on Linux
+        run.peak_memory_bytes = run.kernel_eval(KERNEL_PEAK_MEMORY)
         screenshots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=run.screenshot)
         return run
