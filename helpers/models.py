@@ -9,7 +9,12 @@ Every class is registered with ``keras.saving.register_keras_serializable`` and 
 ``.keras`` format rebuilds it from its class name and its constructor arguments.
 """
 
+import functools
+from typing import NamedTuple
+
 import keras
+import numpy as np
+import tensorflow as tf
 
 # --- Lesson 02: residual blocks and a subclassed regressor (the book's Figure 12-3) -----------
 
@@ -117,3 +122,207 @@ def residual_regressor_parameter_counts(n_inputs, output_dim, n_neurons, n_layer
         "block2": block,
         "output": n_neurons * output_dim + output_dim,
     }
+
+
+# --- Lesson 03: losses and metrics computed from a model's internals --------------------------
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class ReconstructingRegressor(keras.Model):
+    """A regressor that must also rebuild its inputs from its last hidden layer.
+
+    ``call`` adds ``reconstruction_weight * reconstruction MSE`` with ``add_loss``, so ``fit``
+    minimizes the main loss plus that term: the hidden layers must keep what is in the inputs,
+    which regularizes the model (chapter 12, "Losses and Metrics Based on Model Internals").
+    The unweighted reconstruction MSE is also tracked as the ``reconstruction_error`` metric,
+    which both ``fit`` and ``evaluate`` report.
+    """
+
+    def __init__(self, output_dim, reconstruction_weight=0.05, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= reconstruction_weight < float("inf"):  # also False for NaN
+            raise ValueError(
+                f"reconstruction_weight must be finite and >= 0, got {reconstruction_weight!r}"
+            )
+        self.output_dim = output_dim
+        self.reconstruction_weight = float(reconstruction_weight)
+        self.hidden = [
+            keras.layers.Dense(30, activation="selu", kernel_initializer="lecun_normal")
+            for _ in range(5)
+        ]
+        self.out = keras.layers.Dense(output_dim)
+        # A metric stored as an attribute is tracked: fit and evaluate report its result.
+        self.reconstruction_error = keras.metrics.Mean(name="reconstruction_error")
+
+    def build(self, batch_input_shape):
+        # The reconstruction has one unit per input: their number is only known now.
+        self.reconstruct = keras.layers.Dense(batch_input_shape[-1])
+        # Keras 3: build() must create ALL the state, sublayers included, or load_model has
+        # layers without weights to load the saved ones into.
+        shape = batch_input_shape
+        for layer in self.hidden:
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        self.out.build(shape)
+        self.reconstruct.build(shape)
+
+    def call(self, inputs):
+        Z = inputs
+        for layer in self.hidden:
+            Z = layer(Z)
+        reconstruction = self.reconstruct(Z)
+        reconstruction_loss = keras.ops.mean(keras.ops.square(reconstruction - inputs))
+        self.add_loss(self.reconstruction_weight * reconstruction_loss)
+        # Updated on every call, not only when training: evaluate reports it too. Weighted by
+        # the batch's size, so it is the mean over rows whatever the batch size.
+        batch_size = keras.ops.shape(inputs)[0]
+        self.reconstruction_error.update_state(reconstruction_loss, sample_weight=batch_size)
+        return self.out(Z)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(output_dim=self.output_dim, reconstruction_weight=self.reconstruction_weight)
+        return config
+
+
+SWEEP_WEIGHTS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+class ReconstructionSweep(NamedTuple):
+    """What trained :class:`ReconstructingRegressor` models score, per reconstruction weight.
+
+    Each array holds one number per weight, the mean over the sweep's seeds: the training and
+    validation MSE of the predictions and the validation reconstruction error (unweighted).
+    """
+
+    weights: tuple[float, ...]
+    train_mse: np.ndarray
+    validation_mse: np.ndarray
+    reconstruction_error: np.ndarray
+
+
+@functools.cache
+def sweep_reconstruction_weights(
+    weights=SWEEP_WEIGHTS, n_seeds=3, epochs=40, batch_size=47, learning_rate=1e-3, seed=42
+):
+    """Train a :class:`ReconstructingRegressor` per weight and seed; measure them on the data.
+
+    Why not ``fit`` each model: every ``fit`` traces its own training step, about a second per
+    model here, so 24 models would take most of a lesson's time budget. Instead all the models
+    are trained side by side, their weights stacked along a first axis (model ``k`` is slice
+    ``k`` of every kernel), in one compiled loop that is traced once. The models share nothing
+    and Adam updates every weight on its own, so this is the same as training them one by one
+    on the same batches. ``tests/test_models_reconstructing.py`` checks that the stacked
+    forward pass is the model's.
+
+    Every weight's models start from the same ``n_seeds`` initializations and see the same
+    batches, so the differences between weights come from the weight, not from luck. The result
+    is cached: calling again with the same arguments returns at once.
+
+    Args:
+        weights: the reconstruction weights, each finite and >= 0.
+        n_seeds: how many models per weight (different initializations), >= 1.
+        epochs: passes over the training set, >= 1.
+        batch_size: rows per training step, from 1 to the number of training rows.
+        learning_rate: Adam's step size, > 0.
+        seed: the seed of the initializations and of the batches' order.
+
+    Returns:
+        A :class:`ReconstructionSweep`.
+    """
+    from helpers.data import load_regression_data  # here: importing models needs no sklearn
+
+    data = load_regression_data()
+    n_rows, n_inputs = data.X_train.shape
+    if not weights or not all(0 <= weight < float("inf") for weight in weights):
+        raise ValueError(f"weights must be finite numbers >= 0, at least one, got {weights!r}")
+    for name, value, high in (
+        ("n_seeds", n_seeds, float("inf")),
+        ("epochs", epochs, float("inf")),
+        ("batch_size", batch_size, n_rows),
+    ):
+        if not isinstance(value, int) or not 1 <= value <= high:
+            raise ValueError(f"{name} must be a whole number from 1 to {high}, got {value!r}")
+    if not 0 < learning_rate < float("inf"):
+        raise ValueError(f"learning_rate must be finite and > 0, got {learning_rate!r}")
+
+    model_weights = tf.constant(np.repeat(np.float32(weights), n_seeds))
+    parameters = _stacked_initial_parameters(n_inputs, len(weights), n_seeds, seed)
+    rng = np.random.default_rng(seed)
+    steps = n_rows // batch_size  # the last, partial batch is dropped: one traced shape
+    batches = [rng.permutation(n_rows)[: steps * batch_size] for _ in range(epochs)]
+    batches = np.concatenate(batches).reshape(-1, batch_size)
+    X_train, y_train = tf.constant(data.X_train), tf.constant(data.y_train)
+    _train_stacked(parameters, model_weights, X_train, y_train, tf.constant(batches), learning_rate)
+
+    def scores(X, y):
+        y_pred, reconstruction = _stacked_forward(parameters, tf.constant(X))
+        mse = tf.reduce_mean(tf.square(y_pred - y), axis=[1, 2])
+        error = tf.reduce_mean(tf.square(reconstruction - X), axis=[1, 2])
+        return [t.numpy().reshape(len(weights), n_seeds).mean(axis=1) for t in (mse, error)]
+
+    train_mse, _ = scores(data.X_train, data.y_train)
+    validation_mse, reconstruction_error = scores(data.X_valid, data.y_valid)
+    return ReconstructionSweep(
+        tuple(float(weight) for weight in weights), train_mse, validation_mse, reconstruction_error
+    )
+
+
+def _stacked_initial_parameters(n_inputs, n_weights, n_seeds, seed):
+    """``[(kernel, bias), ...]`` variables of ``n_weights * n_seeds`` stacked models.
+
+    Initialized as :class:`ReconstructingRegressor` is: LeCun normal for the five hidden
+    layers, Glorot uniform (Dense's default) for the output and the reconstruction, zero biases.
+    Model ``k`` uses initialization ``k % n_seeds``, so every weight gets the same starts.
+    """
+    shapes = [(n_inputs, 30)] + [(30, 30)] * 4
+    initializers = [keras.initializers.LecunNormal] * 5 + [keras.initializers.GlorotUniform] * 2
+    shapes += [(30, 1), (30, n_inputs)]
+    parameters = []
+    for layer, (initializer, shape) in enumerate(zip(initializers, shapes, strict=True)):
+        starts = [initializer(seed=seed + 100 * s + layer)(shape) for s in range(n_seeds)]
+        kernel = np.tile(np.stack(starts), (n_weights, 1, 1))
+        bias = np.zeros((n_weights * n_seeds, 1, shape[1]), np.float32)
+        parameters.append((tf.Variable(kernel), tf.Variable(bias)))
+    return parameters
+
+
+def _stacked_forward(parameters, X):
+    """Predictions ``(models, rows, 1)`` and reconstructions ``(models, rows, inputs)``.
+
+    ``X @ kernel`` broadcasts the ``(rows, inputs)`` batch against the ``(models, inputs,
+    units)`` kernels, so one matrix product runs the layer of every model at once.
+    """
+    Z = X
+    for kernel, bias in parameters[:-2]:
+        Z = tf.nn.selu(Z @ kernel + bias)
+    (output_kernel, output_bias), (reconstruct_kernel, reconstruct_bias) = parameters[-2:]
+    return Z @ output_kernel + output_bias, Z @ reconstruct_kernel + reconstruct_bias
+
+
+@tf.function
+def _train_stacked(parameters, model_weights, X, y, batches, learning_rate):
+    """Adam on ``sum over models of (MSE + weight * reconstruction MSE)``, one step a batch.
+
+    Adam is written out (a dozen lines) because Keras' optimizers take several seconds to trace
+    for this many variables, and the whole sweep has to fit in about a second.
+    """
+    variables = [variable for pair in parameters for variable in pair]
+    first_moments = [tf.zeros_like(variable) for variable in variables]
+    second_moments = [tf.zeros_like(variable) for variable in variables]
+    step = tf.constant(0.0)
+    for batch in batches:
+        X_batch, y_batch = tf.gather(X, batch), tf.gather(y, batch)
+        with tf.GradientTape() as tape:
+            y_pred, reconstruction = _stacked_forward(parameters, X_batch)
+            mse = tf.reduce_mean(tf.square(y_pred - y_batch), axis=[1, 2])
+            reconstruction_loss = tf.reduce_mean(tf.square(reconstruction - X_batch), axis=[1, 2])
+            loss = tf.reduce_sum(mse + model_weights * reconstruction_loss)
+        gradients = tape.gradient(loss, variables)
+        step += 1.0
+        for i, (variable, gradient) in enumerate(zip(variables, gradients, strict=True)):
+            first_moments[i] = 0.9 * first_moments[i] + 0.1 * gradient
+            second_moments[i] = 0.999 * second_moments[i] + 0.001 * tf.square(gradient)
+            m_hat = first_moments[i] / (1.0 - 0.9**step)
+            v_hat = second_moments[i] / (1.0 - 0.999**step)
+            variable.assign_sub(learning_rate * m_hat / (tf.sqrt(v_hat) + 1e-7))

@@ -1,0 +1,175 @@
+"""Lesson 03's code: ``ReconstructingRegressor``, the weight sweep, the exercise's check.
+
+The model is trained for one or two epochs only: the properties tested (how the loss is made
+up, which metrics are reported, saving) hold from the first step.
+"""
+
+from helpers.checks import check_activity_penalty
+from helpers.data import load_regression_data
+from helpers.layers import ActivityPenalty
+from helpers.models import (
+    ReconstructingRegressor,
+    _stacked_forward,
+    sweep_reconstruction_weights,
+)
+
+import keras
+import numpy as np
+import pytest
+
+DATA = load_regression_data()
+
+
+def _compiled(weight, seed=1):
+    keras.utils.set_random_seed(seed)
+    model = ReconstructingRegressor(1, reconstruction_weight=weight)
+    model.compile(loss="mse", optimizer="sgd")
+    return model
+
+
+def _numpy(tensor):
+    return keras.ops.convert_to_numpy(tensor)
+
+
+@pytest.mark.parametrize("weight", [0.05, 0.5])
+def test_reported_loss_is_main_loss_plus_weighted_reconstruction(weight):
+    model = _compiled(weight)
+    X, y = DATA.X_valid, DATA.y_valid  # one fixed batch: evaluate reports its loss as is
+    results = model.evaluate(X, y, batch_size=len(X), verbose=0, return_dict=True)
+    mse = float(np.mean((_numpy(model(X)) - y) ** 2))
+    reconstruction = results["reconstruction_error"]
+    assert reconstruction > 0
+    assert results["loss"] == pytest.approx(mse + weight * reconstruction, rel=1e-5)
+    assert results["loss"] != pytest.approx(mse, rel=1e-3)  # the added loss is not negligible
+
+
+def test_model_losses_hold_the_weighted_reconstruction_after_a_call():
+    model = _compiled(0.05)
+    model(DATA.X_valid)
+    (added,) = model.losses
+    model.reconstruction_error.reset_state()
+    model(DATA.X_valid)
+    error = float(model.reconstruction_error.result())
+    assert float(_numpy(added)) == pytest.approx(0.05 * error, rel=1e-6)
+
+
+def test_fit_history_and_evaluate_report_the_reconstruction_error():
+    model = _compiled(0.05)
+    history = model.fit(
+        DATA.X_train,
+        DATA.y_train,
+        epochs=2,
+        batch_size=47,
+        validation_data=(DATA.X_valid, DATA.y_valid),
+        verbose=0,
+    )
+    for key in ("reconstruction_error", "val_reconstruction_error"):
+        assert len(history.history[key]) == 2
+        assert all(value > 0 for value in history.history[key])
+    results = model.evaluate(DATA.X_valid, DATA.y_valid, verbose=0, return_dict=True)
+    assert results["reconstruction_error"] > 0  # not a silent 0
+    assert results["reconstruction_error"] == pytest.approx(
+        history.history["val_reconstruction_error"][-1], rel=1e-5
+    )
+
+
+def test_weight_zero_gives_exactly_the_plain_mse():
+    model = _compiled(0.0)
+    X, y = DATA.X_valid, DATA.y_valid
+    predictions = model(X)
+    loss = float(_numpy(model.compute_loss(x=X, y=y, y_pred=predictions)))
+    assert loss == float(_numpy(keras.losses.MeanSquaredError()(y, predictions)))
+    results = model.evaluate(X, y, batch_size=len(X), verbose=0, return_dict=True)
+    assert results["loss"] == pytest.approx(loss, rel=1e-6)
+
+
+def test_round_trip_through_a_keras_file(tmp_path):
+    model = _compiled(0.2)
+    model.fit(DATA.X_train, DATA.y_train, epochs=1, batch_size=47, verbose=0)
+    path = tmp_path / "reconstructing.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, ReconstructingRegressor)
+    assert loaded.reconstruction_weight == 0.2
+    assert loaded.get_config()["output_dim"] == 1
+    np.testing.assert_array_equal(_numpy(loaded(DATA.X_valid)), _numpy(model(DATA.X_valid)))
+    loaded(DATA.X_valid)
+    model(DATA.X_valid)
+    assert float(_numpy(loaded.losses[0])) == float(_numpy(model.losses[0]))
+
+
+@pytest.mark.parametrize("weight", [-0.1, float("nan"), float("inf")])
+def test_bad_reconstruction_weight_raises(weight):
+    with pytest.raises(ValueError, match="reconstruction_weight"):
+        ReconstructingRegressor(1, reconstruction_weight=weight)
+
+
+def test_stacked_forward_is_the_models_forward_pass():
+    model = _compiled(1.0)
+    X = DATA.X_valid
+    predictions = _numpy(model(X))
+    parameters = [
+        (_numpy(layer.kernel)[None], _numpy(layer.bias)[None, None])
+        for layer in [*model.hidden, model.out, model.reconstruct]
+    ]
+    stacked_predictions, reconstruction = _stacked_forward(parameters, X)
+    np.testing.assert_allclose(_numpy(stacked_predictions)[0], predictions, rtol=1e-5, atol=1e-6)
+    error = float(np.mean((_numpy(reconstruction)[0] - X) ** 2))
+    assert error == pytest.approx(float(_numpy(model.losses[0])), rel=1e-5)
+
+
+def test_small_sweep_trains_the_reconstruction_only_when_weighted():
+    sweep = sweep_reconstruction_weights(weights=(0.0, 1.0), n_seeds=1, epochs=5)
+    assert sweep.weights == (0.0, 1.0)
+    for scores in (sweep.train_mse, sweep.validation_mse, sweep.reconstruction_error):
+        assert scores.shape == (2,)
+        assert np.isfinite(scores).all()
+    # At weight 0 the reconstruction layer gets no gradient: it stays a random projection.
+    assert sweep.reconstruction_error[1] < 0.5 * sweep.reconstruction_error[0]
+    assert sweep_reconstruction_weights(weights=(0.0, 1.0), n_seeds=1, epochs=5) is sweep
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"weights": ()}, "weights"),
+        ({"weights": (0.0, -1.0)}, "weights"),
+        ({"n_seeds": 0}, "n_seeds"),
+        ({"epochs": 1.5}, "epochs"),
+        ({"batch_size": 10_000}, "batch_size"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+    ],
+)
+def test_sweep_refuses_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        sweep_reconstruction_weights(**kwargs)
+
+
+def test_the_exercise_check_passes_the_solution_and_fails_the_stub():
+    assert check_activity_penalty(ActivityPenalty).passed
+
+    class PassThrough(keras.layers.Layer):  # the lesson's stub: no penalty, no validation
+        def __init__(self, rate=0.01, **kwargs):
+            super().__init__(**kwargs)
+            self.rate = rate
+
+        def call(self, inputs):
+            return inputs
+
+    report = check_activity_penalty(PassThrough)
+    failed = [line.description for line in report.lines if not line.passed]
+    assert not report.passed
+    assert any("layer.losses" in description for description in failed)
+    assert any("model.losses" in description for description in failed)
+
+
+def test_activity_penalty_round_trips_inside_a_model(tmp_path):
+    model = keras.Sequential(
+        [keras.Input(shape=(10,)), ActivityPenalty(0.2), keras.layers.Dense(1)]
+    )
+    model.save(tmp_path / "penalty.keras")
+    loaded = keras.models.load_model(tmp_path / "penalty.keras")
+    np.testing.assert_array_equal(_numpy(loaded(DATA.X_valid)), _numpy(model(DATA.X_valid)))
+    assert float(_numpy(loaded.losses[0])) == pytest.approx(
+        0.2 * float(np.abs(DATA.X_valid).mean()), rel=1e-6
+    )
