@@ -226,9 +226,9 @@ def make_gradient_explorer_widget(
     eps depend on the point, not on eps, and are cached per point; an eps move recomputes only
     the finite differences (n + 1 or 2n calls of a tiny function) and redraws the marker.
     """
-    import numpy as np
-
     from helpers import autodiff
+
+    import numpy as np
 
     if function not in autodiff.EXAMPLE_FUNCTIONS:
         raise ValueError(
@@ -254,8 +254,12 @@ def make_gradient_explorer_widget(
     eps_slider = widgets.FloatLogSlider(
         value=eps, base=10, min=low, max=high, step=0.25, description="eps", readout_format=".1e"
     )
-    scheme_toggle = widgets.ToggleButtons(options=list(autodiff.SCHEMES), value=scheme)
-    dtype_toggle = widgets.ToggleButtons(options=list(EXPLORER_DTYPES), value=dtype)
+    scheme_toggle = widgets.ToggleButtons(
+        options=list(autodiff.SCHEMES), value=scheme, description="scheme"
+    )
+    dtype_toggle = widgets.ToggleButtons(
+        options=list(EXPLORER_DTYPES), value=dtype, description="dtype"
+    )
     parameter_menu = widgets.Dropdown(description="plot")
     finite_difference_readout, tape_readout, error_readout = (widgets.HTML() for _ in range(3))
     best_eps_readout, message_readout = widgets.HTML(), widgets.HTML()
@@ -266,6 +270,8 @@ def make_gradient_explorer_widget(
     axes.set(xscale="log", yscale="log", xlim=(10.0**low, 10.0**high), xlabel="eps (step)")
     axes.set_ylabel("|finite difference - tape|")
     axes.grid(True, which="major", alpha=0.3)
+    # No minor ticks: hundreds of tick artists would be walked on every redraw, for nothing.
+    axes.minorticks_off()
     (curve,) = axes.plot(eps_grid, eps_grid, color="C0", animated=True, label="measured error")
     (truncation_line,) = axes.plot(
         eps_grid, eps_grid, "--", color="C2", lw=1, animated=True, label="truncation (Taylor)"
@@ -492,9 +498,9 @@ def make_gradient_cost_widget(
     Readouts: ``cost`` (time, calls of f and multiple of one forward pass, per method) and the
     log-log ``plot`` of seconds against n.
     """
-    import numpy as np
-
     from helpers import autodiff
+
+    import numpy as np
 
     if costs is None:
         n_values = sorted({int(n) for n in n_values})

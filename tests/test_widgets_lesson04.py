@@ -1,15 +1,15 @@
 """Lesson 04's widgets, driven without a browser: move a control, read what the learner sees."""
 
+from helpers import autodiff
+from helpers.autodiff import GradientCost
+from helpers.widgets import make_gradient_cost_widget, make_gradient_explorer_widget
+
 import re
 import statistics
 import time
 
 import numpy as np
 import pytest
-
-from helpers import autodiff
-from helpers.autodiff import GradientCost
-from helpers.widgets import make_gradient_cost_widget, make_gradient_explorer_widget
 
 
 def codes(readout):
