@@ -34,7 +34,9 @@ from tests.browser_lab import (
     LabBrowser,
     count_outputs,
     find_chromium,
+    is_local,
     network_isolation,
+    visible_text,
 )
 from tests.notebook_tools import NOTEBOOKS, code_cells, tags
 
@@ -225,6 +227,20 @@ def test_ci_installs_debian_chromium_never_a_browser_download():
     script = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"apt-get install[^\n]*\bchromium\b", script), ".ci/run must apt-get chromium"
     assert "playwright install" not in script, "a browser download fails offline: use apt-get"
+
+
+def test_only_requests_to_127_0_0_1_count_as_local():
+    assert is_local("http://127.0.0.1:8888/lab/api/settings")
+    assert is_local("ws://127.0.0.1:8888/api/kernels/1/channels")
+    assert is_local("data:image/png;base64,iVBOR") and is_local("blob:http://127.0.0.1:1/x")
+    assert not is_local("https://example.com/picture.png")
+    assert not is_local("http://localhost:8888/lab")  # the test's server is on 127.0.0.1 only
+
+
+def test_readouts_compare_by_the_text_the_page_shows():
+    value = '<span style="color:#cf222e">eps &lt; 0:\n  <b>no</b></span>'
+    assert visible_text(value, "HTML") == "eps < 0: no"
+    assert visible_text("a  <b>", "Label") == "a <b>"  # a Label's value is text, not HTML
 
 
 def _write_summary(request):
