@@ -129,6 +129,18 @@ class TestGradientExplorer:
             timings.append(time.perf_counter() - start)
         assert statistics.median(timings) < 0.05, timings
 
+    def test_a_failing_update_shows_a_message_not_a_traceback(self, explorer, monkeypatch):
+        def refuse(*args, **kwargs):
+            raise ValueError("eps=1e-50 is not representable in float32")
+
+        monkeypatch.setattr(autodiff, "finite_difference_gradient", refuse)
+        explorer.controls["eps"].value = 1e-5  # must not raise
+        assert "not representable" in explorer.readouts["message"].value
+        assert "#cf222e" in explorer.readouts["message"].value  # shown as an error
+        monkeypatch.undo()
+        explorer.controls["eps"].value = 1e-6
+        assert explorer.readouts["message"].value == ""
+
     def test_the_eps_control_is_a_log_slider(self, explorer):
         slider = explorer.controls["eps"]
         assert type(slider).__name__ == "FloatLogSlider"
