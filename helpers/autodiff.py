@@ -611,8 +611,8 @@ def _math_for(*values):
 
 def sine_exp_function(w1, w2):
     """A transcendental example, sin(w1)·exp(w2): its derivatives of every order are non-zero."""
-    math = _math_for(w1, w2)
-    return math.sin(w1) * math.exp(w2)
+    ops = _math_for(w1, w2)
+    return ops.sin(w1) * ops.exp(w2)
 
 
 _TINY_INPUTS = (-1.5, -0.5, 0.5, 1.5)
@@ -623,14 +623,17 @@ def tiny_network_loss(w, b, v, c):
     """The MSE of a network with one hidden unit, ``v·tanh(w·x + b) + c``, on four points.
 
     Four parameters are few enough to read every partial derivative side by side. Each param
-    may also be an array of values (the data are on a new last axis), so one call evaluates
-    many nudged networks at once.
+    may also be an array of values (the data then go on a new last axis), so one call
+    evaluates many nudged networks at once.
     """
-    math = _math_for(w, b, v, c)
-    w, b, v, c = (math.asarray(param)[..., None] for param in (w, b, v, c))
-    x, y = (math.asarray(np.asarray(data, w.dtype.name)) for data in (_TINY_INPUTS, _TINY_TARGETS))
-    predictions = v * math.tanh(w * x + b) + c
-    return math.mean((predictions - y) ** 2, axis=-1)
+    ops = _math_for(w, b, v, c)
+    w, b, v, c = (
+        param if len(param.shape) == 0 else param[..., None]  # scalars broadcast as they are
+        for param in map(ops.asarray, (w, b, v, c))
+    )
+    x, y = (ops.asarray(np.asarray(data, w.dtype.name)) for data in (_TINY_INPUTS, _TINY_TARGETS))
+    predictions = v * ops.tanh(w * x + b) + c
+    return ops.mean((predictions - y) ** 2, axis=-1)
 
 
 @dataclass(frozen=True)
