@@ -23,6 +23,7 @@ from nbclient.exceptions import CellExecutionError
 from benchmarks.in_kernel import JSON_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
+SLOWEST_CELLS = 3
 
 
 @dataclass
@@ -33,6 +34,8 @@ class NotebookRun:
     kernel_start_seconds: float
     peak_memory_bytes: int
     widgets: list[dict] | None = None
+    # (code cell number from 1, seconds, first line) of the slowest cells: where to look first
+    slowest_cells: list[tuple[int, float, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -93,8 +96,13 @@ def run_once(path: Path, widget_changes: int = 0, timeout: int = 600) -> Noteboo
     with client.setup_kernel():
         client.wait_for_reply(client.kc.kernel_info())
         ready = time.perf_counter()
+        cell_seconds = []
         for index, cell in enumerate(notebook.cells):
+            start = time.perf_counter()
             client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            if cell.cell_type == "code":
+                first_line = next((line for line in cell.source.splitlines() if line), "")
+                cell_seconds.append((time.perf_counter() - start, first_line))
         finished = time.perf_counter()
         measurement = _measurement_cell(widget_changes)
         notebook.cells.append(measurement)
@@ -105,6 +113,10 @@ def run_once(path: Path, widget_changes: int = 0, timeout: int = 600) -> Noteboo
         kernel_start_seconds=ready - started,
         peak_memory_bytes=report["peak_memory_bytes"],
         widgets=report["widgets"],
+        slowest_cells=sorted(
+            ((number, seconds, line) for number, (seconds, line) in enumerate(cell_seconds, 1)),
+            key=lambda cell: -cell[1],
+        )[:SLOWEST_CELLS],
     )
 
 

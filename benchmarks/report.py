@@ -131,6 +131,14 @@ def _notebook_section(notebooks: list[NotebookResult]) -> list[str]:
                 _mark(ok),
             ]
         )
+    where = []
+    for notebook in notebooks:
+        if notebook.runs:
+            cells = ", ".join(
+                f"cell {number} {seconds:.1f} s (`{_short(line)}`)"
+                for number, seconds, line in notebook.runs[-1].slowest_cells
+            )
+            where.append(f"- `{notebook.name}`: {cells}")
     return [
         "## Lessons: from kernel started to the last cell's end",
         "",
@@ -151,7 +159,16 @@ def _notebook_section(notebooks: list[NotebookResult]) -> list[str]:
             rows,
         ),
         "",
+        "Where the time goes: the slowest code cells of each lesson's last run.",
+        "",
+        *where,
+        "",
     ]
+
+
+def _short(line: str, width: int = 40) -> str:
+    line = line.strip().replace("`", "'").replace("|", "/")
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _widget_section(notebooks: list[NotebookResult], unmeasured: list[str]) -> list[str]:
