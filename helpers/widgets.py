@@ -343,21 +343,20 @@ def make_gradient_explorer_widget(
             scheme_toggle.value,
             dtype_toggle.value,
         )
-        rows_fd, rows_tape, rows_error = [], [], []
+        rows_fd, rows_tape, rows_error, errors = [], [], [], []
         for name, estimate, exact in zip(names, result.gradient, point["tape"], strict=True):
             absolute = abs(np.float64(estimate) - np.float64(exact))
             relative = f"{absolute / abs(np.float64(exact)):.1e}" if exact != 0 else "n/a"
             rows_fd.append((_partial_name(name), str(estimate)))
             rows_tape.append((_partial_name(name), str(exact)))
             rows_error.append((_partial_name(name), f"abs {absolute:.1e}, rel {relative}"))
+            errors.append(absolute)
         finite_difference_readout.value = _table_html(
             f"finite differences ({result.calls} calls of f)", rows_fd
         )
         tape_readout.value = _table_html("tape (1 forward + 1 backward pass)", rows_tape)
         error_readout.value = _table_html("error of the finite differences", rows_error)
-        index = parameter_menu.value
-        current_error = abs(np.float64(result.gradient[index]) - np.float64(point["tape"][index]))
-        marker.set_data([eps_slider.value], clipped([current_error]))
+        marker.set_data([eps_slider.value], clipped([errors[parameter_menu.value]]))
         panel.redraw()
 
     def update_point(full=False):
