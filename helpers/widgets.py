@@ -642,19 +642,28 @@ def _residual_shapes_html(n_inputs, n_neurons, repeats, output_dim=1):
 def _train_residual_regressor(data, n_layers, n_neurons, repeats, epochs, seed):
     """Train a fresh ResidualRegressor briefly; return its validation MSE and parameter count.
 
-    Full-batch steps: with a few hundred rows, tracing the training function costs more than
-    the steps themselves, so few large steps give the quickest meaningful answer.
+    Why not ``fit``: its first call traces a training graph, which costs seconds here, more
+    than a few hundred rows need. So the steps run eagerly, one full batch each (``epochs``
+    steps), with RMSprop, whose update is a handful of operations per weight (Nadam's is
+    several times more, and each costs time when run eagerly).
     """
     from helpers.models import ResidualRegressor
 
     import keras
+    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     model = ResidualRegressor(
         1, n_neurons=n_neurons, n_layers_per_block=n_layers, block1_repeats=repeats
     )
-    model.compile(loss="mse", optimizer=keras.optimizers.Nadam(learning_rate=0.01))
-    model.fit(data.X_train, data.y_train, epochs=epochs, batch_size=len(data.X_train), verbose=0)
+    optimizer = keras.optimizers.RMSprop(learning_rate=0.01)
+    X_train, y_train = tf.constant(data.X_train), tf.constant(data.y_train)
+    model(X_train[:1])  # build the weights before handing them to the optimizer
+    for _ in range(epochs):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((model(X_train) - y_train) ** 2)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply(gradients, model.trainable_variables)
     errors = keras.ops.convert_to_numpy(model(data.X_valid)) - data.y_valid
     return float((errors**2).mean()), model.count_params()
 
@@ -666,9 +675,10 @@ def make_residual_architecture_widget(data=None, epochs: int = 20, seed: int = 4
     the tests) and the shapes stage by stage: no model is built, so it answers in well under a
     millisecond. (Redrawing the lesson's architecture picture would take 100 ms or more, too
     slow for a slider, so the lesson draws it in a cell instead.)
-    The *Train* button builds the model for real, trains it for ``epochs`` full-batch steps and
-    shows its validation MSE (1.0 is what always predicting the mean scores). Results are cached
-    per setting, so going back to a setting answers at once.
+    The *Train* button builds the model for real, trains it for ``epochs`` full-batch steps
+    (RMSprop, learning rate 0.01) and shows its validation MSE (1.0 is what always predicting
+    the mean scores). Results are cached per setting, so going back to a setting answers at
+    once.
 
     Args:
         data: a :class:`helpers.data.RegressionData`; by default ``load_regression_data()``.
