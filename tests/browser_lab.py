@@ -493,10 +493,8 @@ class LessonRun:
         # The kernel may still be sending updates: wait until every readout shows its value.
         deadline = time.monotonic() + 15
         while True:
-            shown_after, kernel_after = (
-                widget.evaluate(_WIDGET_TEXTS_FN),
-                self.kernel_widget_texts(),
-            )
+            shown_after = widget.evaluate(_WIDGET_TEXTS_FN)
+            kernel_after = self.kernel_widget_texts()
             settled = all(
                 text in kernel_after[name]
                 for name, text in shown_after.items()
