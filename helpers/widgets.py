@@ -62,7 +62,8 @@ class FigurePanel:
 
     Usage: create artists on ``panel.axes`` (animated ones for what changes), update them in
     a callback (``line.set_data(...)``), then call :meth:`redraw`. After changing anything
-    static (limits, titles, a non-animated artist) call ``redraw(full=True)``.
+    static (limits, titles, a non-animated artist) or adding an artist, call
+    ``redraw(full=True)``.
     """
 
     def __init__(self, width: float = 6.0, height: float = 3.5, dpi: int = 80, ncols: int = 1):
@@ -72,18 +73,18 @@ class FigurePanel:
         self.axes = list(axes) if ncols > 1 else axes
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width * dpi}px"))
         self._background = None
-
-    def _animated_artists(self):
-        return [artist for artist in self.figure.findobj() if artist.get_animated()]
+        self._animated: list = []
 
     def redraw(self, full: bool = False) -> None:
         """Draw the figure (only its animated artists unless ``full``) and update the image."""
         if full or self._background is None:
             self.canvas.draw()  # draws every non-animated artist
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            # Walking the figure's artist tree costs milliseconds: do it on full redraws only.
+            self._animated = [a for a in self.figure.findobj() if a.get_animated()]
         else:
             self.canvas.restore_region(self._background)
-        for artist in self._animated_artists():
+        for artist in self._animated:
             self.figure.draw_artist(artist)
         width, height = self.canvas.get_width_height()
         pixels = PIL.Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba())
@@ -123,10 +124,10 @@ def make_gaussian_noise_widget(
     """
     # Imported here, not at the top: importing helpers.widgets stays light, and TensorFlow loads
     # only when a widget that needs it is built.
+    from helpers.layers import MyGaussianNoise
+
     import keras
     import numpy as np
-
-    from helpers.layers import MyGaussianNoise
 
     low, high = NOISE_STDDEV_RANGE
     if not low <= stddev <= high:
