@@ -37,14 +37,24 @@ def tags(cell: nbformat.NotebookNode) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def canonicalize(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop what changes on every run without meaning anything: timings, widget state, and
-    the way a cell's printed text happened to be split into chunks (merged per stream)."""
+    """Drop what changes on every run without meaning anything: timings, widget state, the
+    random ids of widget views (numbered instead; without stored state they point nowhere
+    anyway), and the way a cell's printed text happened to be split into chunks."""
     notebook.metadata.pop("widgets", None)
+    widget_views = 0
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.outputs = _merge_streams(cell.outputs)
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = _merge_streams(cell.outputs)
+        for output in cell.outputs:
+            if WIDGET_VIEW in output.get("data", {}):
+                widget_views += 1
+                output.data[WIDGET_VIEW]["model_id"] = f"widget-{widget_views}"
     return notebook
 
 
