@@ -264,10 +264,9 @@ def _gradient_section(gradient: list[dict] | None, error: str | None) -> list[st
         ]
     lines += [
         "",
-        "Each finite-difference coordinate is one compiled call (forward: one loss; central: "
-        "two). Where a call's fixed overhead outweighs the work (small n), central differences "
-        "therefore cost about as much as forward ones, and timings under a millisecond are "
-        "noisy; the growth with n is the point.",
+        "Each finite-difference coordinate is one compiled call of one loss (forward) or two "
+        "(central). At small n a call's fixed overhead outweighs the work and timings under a "
+        "millisecond are noisy: the growth with n is the point.",
     ]
     if gradient:
         ratios = [row["tape_ratio"] for row in gradient]
