@@ -73,17 +73,37 @@ class FigurePanel:
         self.axes = list(axes) if ncols > 1 else axes
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width * dpi}px"))
         self._background = None
+        self._backgrounds: dict = {}
         self._animated: list = []
 
-    def redraw(self, full: bool = False) -> None:
-        """Draw the figure (only its animated artists unless ``full``) and update the image."""
+    def redraw(self, full: bool = False, background_key=None) -> None:
+        """Draw the figure (only its animated artists unless ``full``) and update the image.
+
+        ``background_key`` names the static state a full redraw draws (say, the y-limits in
+        use): its background is kept under that name, and a later full redraw with the same
+        key restores it instead of drawing everything again. A toggle that flips between a few
+        static states then answers as fast as a slider.
+        """
         if full or self._background is None:
-            self.canvas.draw()  # draws every non-animated artist
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            # Walking the figure's artist tree costs milliseconds: do it on full redraws only.
-            self._animated = [a for a in self.figure.findobj() if a.get_animated()]
-        else:
-            self.canvas.restore_region(self._background)
+            cached = self._backgrounds.get(background_key)
+            if cached is None:
+                self.canvas.draw()  # draws every non-animated artist
+                background = self.canvas.copy_from_bbox(self.figure.bbox)
+                # Walking the artist tree costs milliseconds: do it on real full draws only.
+                self._animated = [a for a in self.figure.findobj() if a.get_animated()]
+                if background_key is not None:
+                    # The layout (axes positions) belongs to the background: wider tick
+                    # labels in another state move the axes, and the animated artists must
+                    # be drawn where this background has them.
+                    positions = [(ax, ax.get_position()) for ax in self.figure.axes]
+                    self._backgrounds[background_key] = (background, positions)
+            else:
+                background, positions = cached
+                for ax, position in positions:
+                    ax.set_position(position)
+                    ax.set_in_layout(True)  # set_position opts out of the layout; opt back in
+            self._background = background
+        self.canvas.restore_region(self._background)
         for artist in self._animated:
             self.figure.draw_artist(artist)
         width, height = self.canvas.get_width_height()
@@ -283,6 +303,7 @@ def make_gradient_explorer_widget(
     best_line = axes.axvline(1e-6, color="0.4", lw=1, ls="-.", animated=True, label="best eps")
     (marker,) = axes.plot([eps], [1.0], "o", color="C1", ms=8, animated=True, label="current eps")
     axes.legend(loc="lower left", fontsize="x-small", ncols=2)
+    axes.title.set_animated(True)
 
     point_cache: dict = {}
     state = {"quiet": False}
@@ -394,13 +415,15 @@ def make_gradient_explorer_widget(
                 f"No truncation error for {name} here (its {order} derivative is 0): "
                 "only rounding is left, so the larger eps, the better."
             )
+        axes.set_title(
+            f"Error of {name}: {scheme_toggle.value} differences in {dtype_toggle.value}",
+            fontsize="medium",
+        )
         if full:
+            # The title is animated, so the static background depends on the dtype's y-limits
+            # alone: two cached backgrounds serve every function, scheme and parameter.
             axes.set_ylim(*_ERROR_AXIS_LIMITS[dtype_toggle.value])
-            axes.set_title(
-                f"Error of {name}: {scheme_toggle.value} differences in {dtype_toggle.value}",
-                fontsize="medium",
-            )
-            panel.redraw(full=True)
+            panel.redraw(full=True, background_key=dtype_toggle.value)
         update_eps()
 
     def show_function():

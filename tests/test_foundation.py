@@ -84,6 +84,20 @@ class TestWidgetPlumbing:
         panel.redraw()
         assert bytes(panel.image.value) == first  # the background was restored, not drawn over
 
+    def test_figure_panel_keeps_a_background_per_static_state(self):
+        panel = FigurePanel(width=3, height=2, dpi=50)
+        panel.axes.plot([0, 1], [0, 1], animated=True)
+        panel.axes.set_ylim(0, 2)
+        panel.redraw(full=True, background_key="narrow")
+        narrow = bytes(panel.image.value)
+        panel.axes.set_ylim(0, 20)
+        panel.redraw(full=True, background_key="wide")
+        assert bytes(panel.image.value) != narrow
+        panel.axes.set_ylim(0, 2)
+        panel.canvas.draw = None  # a cached background must not be drawn again
+        panel.redraw(full=True, background_key="narrow")
+        assert bytes(panel.image.value) == narrow
+
     def test_error_messages_are_escaped_and_coloured(self):
         text = message_html("stddev must be <= 1", "error")
         assert "&lt;=" in text and "#cf222e" in text
