@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from benchmarks.in_kernel import JSON_PREFIX
+from tests.notebook_tools import notebook_client
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOWEST_CELLS = 3
@@ -84,14 +84,7 @@ def _parse_report(cell: nbformat.NotebookNode) -> dict:
 def run_once(path: Path, widget_changes: int = 0, timeout: int = 600) -> NotebookRun:
     """Execute ``path`` once in a fresh kernel; ``widget_changes`` > 0 also times its widgets."""
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        record_timing=False,
-        store_widget_state=False,
-    )
+    client = notebook_client(notebook, path, timeout)
     started = time.perf_counter()
     with client.setup_kernel():
         client.wait_for_reply(client.kc.kernel_info())

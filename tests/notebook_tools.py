@@ -74,13 +74,12 @@ def _merge_streams(outputs: list) -> list:
     return merged
 
 
-def execute(path: Path, timeout: int = 600) -> None:
-    """Format ``path`` with ruff, execute it in a fresh kernel and write it back canonically."""
+def notebook_client(notebook: nbformat.NotebookNode, path: Path, timeout: int = 600):
+    """An nbclient runner of ``notebook`` as a learner runs it: a fresh ``python3`` kernel
+    working in the notebook's folder, recording neither per-cell timings nor widget state."""
     from nbclient import NotebookClient
 
-    subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", str(path)], check=True)
-    notebook = read(path)
-    client = NotebookClient(
+    return NotebookClient(
         notebook,
         timeout=timeout,
         kernel_name="python3",
@@ -88,7 +87,13 @@ def execute(path: Path, timeout: int = 600) -> None:
         record_timing=False,
         store_widget_state=False,
     )
-    client.execute()
+
+
+def execute(path: Path, timeout: int = 600) -> None:
+    """Format ``path`` with ruff, execute it in a fresh kernel and write it back canonically."""
+    subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", str(path)], check=True)
+    notebook = read(path)
+    notebook_client(notebook, path, timeout).execute()
     nbformat.write(canonicalize(notebook), path)
 
 
