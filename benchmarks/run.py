@@ -53,15 +53,19 @@ def lesson_notebooks() -> list[Path]:
 
 
 def widget_builders() -> list[str]:
-    """The ``make_..._widget`` functions ``helpers/widgets.py`` defines (read, not imported)."""
-    tree = ast.parse((ROOT / "helpers" / "widgets.py").read_text())
-    return [
-        node.name
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef)
-        and node.name.startswith("make_")
-        and node.name.endswith("_widget")
-    ]
+    """The ``make_..._widget`` functions the ``helpers/widgets/`` modules define (read, not
+    imported)."""
+    names = []
+    for module in sorted((ROOT / "helpers" / "widgets").glob("*.py")):
+        tree = ast.parse(module.read_text())
+        names += [
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef)
+            and node.name.startswith("make_")
+            and node.name.endswith("_widget")
+        ]
+    return names
 
 
 # --- the floor and the gradient: a fresh process ---------------------------------------------

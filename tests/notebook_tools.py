@@ -120,11 +120,12 @@ def saved_definitions(notebook: nbformat.NotebookNode) -> dict[str, str]:
 
 
 def helpers_definitions() -> dict[str, tuple[str, str]]:
-    """Map each top-level definition in ``helpers/*.py`` to ``(module file, text)``."""
+    """Map each top-level definition in ``helpers/`` (subpackages too) to ``(module, text)``."""
+    helpers = ROOT / "helpers"
     found: dict[str, tuple[str, str]] = {}
-    for module in sorted((ROOT / "helpers").glob("*.py")):
+    for module in sorted(helpers.rglob("*.py")):
         for name, text in top_level_definitions(module.read_text()).items():
-            found.setdefault(name, (module.name, text))
+            found.setdefault(name, (module.relative_to(helpers).as_posix(), text))
     return found
 
 

@@ -1,8 +1,7 @@
 """Lesson 02's widget: parameter count and shapes at once, a short training run on a click."""
 
-from helpers import widgets
 from helpers.models import residual_regressor_parameter_counts
-from helpers.widgets import make_residual_architecture_widget
+from helpers.widgets import lesson02_models, make_residual_architecture_widget
 
 import re
 import statistics
@@ -84,7 +83,7 @@ def test_a_failing_training_run_shows_a_message(monkeypatch):
     def broken(*args):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(widgets, "_train_residual_regressor", broken)
+    monkeypatch.setattr(lesson02_models, "_train_residual_regressor", broken)
     lesson_widget = make_residual_architecture_widget(epochs=1)
     lesson_widget.controls["train"].click()
     value = lesson_widget.readouts["validation_loss"].value

@@ -1,0 +1,119 @@
+"""What every lesson widget is built on: the handle a builder returns, and a fast plot panel.
+
+Each ``make_..._widget`` function returns a :class:`Lesson widget <LessonWidget>`: the widget to
+display *and* handles on its controls and readouts, so a test can move a slider and assert on
+what the learner would see, without a browser. Readouts are widget values (``HTML``, ``Image``)
+rather than printed text: a print inside a callback would land in the notebook's stored outputs
+under some front ends and not others, and make them impossible to compare.
+
+Plots are rendered by :class:`FigurePanel`, which keeps one matplotlib figure alive, updates its
+artists in place and re-encodes it as a PNG ``Image`` value. That is several times faster than
+building a new figure on every slider move, which is what keeps a widget's answer under 50 ms.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from dataclasses import dataclass, field
+
+import ipywidgets as widgets
+import PIL.Image
+
+# A bare Figure on an Agg canvas (not pyplot) needs no GUI backend and never touches the
+# notebook's inline one.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+@dataclass
+class LessonWidget:
+    """A built widget with named handles for tests and for the lesson's prose.
+
+    Attributes:
+        widget: the top-level widget to display.
+        controls: the inputs by name (sliders, toggles, dropdowns, buttons).
+        readouts: the outputs by name (``HTML`` readouts, ``Image`` plots).
+    """
+
+    widget: widgets.Widget
+    controls: dict[str, widgets.Widget] = field(default_factory=dict)
+    readouts: dict[str, widgets.Widget] = field(default_factory=dict)
+
+    def __post_init__(self):
+        # CSS classes named after the handles let the browser test find each control and
+        # readout on the page (``.control-eps``, ``.readout-gradient``) without guessing.
+        for prefix, handles in (("control", self.controls), ("readout", self.readouts)):
+            for name, handle in handles.items():
+                handle.add_class(f"{prefix}-{name}")
+
+    def _repr_mimebundle_(self, **kwargs):
+        # Displaying the handle displays the widget, so a lesson cell can end with it.
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class FigurePanel:
+    """A matplotlib figure shown as an ``ipywidgets.Image`` that redraws in a few milliseconds.
+
+    Drawing a whole figure (axes, ticks, labels) takes 70 to 150 ms here, too slow for a slider.
+    So the panel uses *blitting*: the static parts are drawn once and kept as a background;
+    artists created with ``animated=True`` (the line or marker that moves) are the only ones
+    redrawn on each change, then the pixels are encoded as PNG: about 8 ms in all.
+
+    Usage: create artists on ``panel.axes`` (animated ones for what changes), update them in
+    a callback (``line.set_data(...)``), then call :meth:`redraw`. After changing anything
+    static (limits, titles, a non-animated artist) or adding an artist, call
+    ``redraw(full=True)``.
+    """
+
+    def __init__(self, width: float = 6.0, height: float = 3.5, dpi: int = 80, ncols: int = 1):
+        self.figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+        self.canvas = FigureCanvasAgg(self.figure)
+        axes = self.figure.subplots(1, ncols)
+        self.axes = list(axes) if ncols > 1 else axes
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width * dpi}px"))
+        self._background = None
+        self._backgrounds: dict = {}
+        self._animated: list = []
+
+    def redraw(self, full: bool = False, background_key=None) -> None:
+        """Draw the figure (only its animated artists unless ``full``) and update the image.
+
+        ``background_key`` names the static state a full redraw draws (say, the y-limits in
+        use): its background is kept under that name, and a later full redraw with the same
+        key restores it instead of drawing everything again. A toggle that flips between a few
+        static states then answers as fast as a slider.
+        """
+        if full or self._background is None:
+            cached = self._backgrounds.get(background_key)
+            if cached is None:
+                self.canvas.draw()  # draws every non-animated artist
+                background = self.canvas.copy_from_bbox(self.figure.bbox)
+                # Walking the artist tree costs milliseconds: do it on real full draws only.
+                self._animated = [a for a in self.figure.findobj() if a.get_animated()]
+                if background_key is not None:
+                    # The layout (axes positions) belongs to the background: wider tick
+                    # labels in another state move the axes, and the animated artists must
+                    # be drawn where this background has them.
+                    positions = [(ax, ax.get_position()) for ax in self.figure.axes]
+                    self._backgrounds[background_key] = (background, positions)
+            else:
+                background, positions = cached
+                for ax, position in positions:
+                    ax.set_position(position)
+                    ax.set_in_layout(True)  # set_position opts out of the layout; opt back in
+            self._background = background
+        self.canvas.restore_region(self._background)
+        for artist in self._animated:
+            self.figure.draw_artist(artist)
+        width, height = self.canvas.get_width_height()
+        pixels = PIL.Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba())
+        buffer = io.BytesIO()
+        pixels.save(buffer, format="png", compress_level=1)
+        self.image.value = buffer.getvalue()
+
+
+def message_html(text: str, kind: str = "info") -> str:
+    """HTML for a readout line; ``kind="error"`` shows a problem instead of a traceback."""
+    colour = {"info": "inherit", "error": "#cf222e", "ok": "#1a7f37"}[kind]
+    return f'<span style="color:{colour}">{html.escape(text)}</span>'
