@@ -1,8 +1,77 @@
-"""Lesson 01's self-checks: layer normalization and dropout, written by hand."""
+"""Lesson 01's self-checks: layer normalization and dropout, written by hand.
+
+Each check is a ``check_...`` function (the learner's entry point: it validates, then lists the
+report's lines) over a small class with one method per checked property, so every property
+reads on its own. Keras and NumPy are imported inside the methods, so that importing
+``helpers.checks`` does not load TensorFlow.
+"""
 
 from __future__ import annotations
 
 from helpers.checks.base import CheckReport
+
+
+class _LayerNormalizationProperties:
+    """What ``check_layer_normalization`` checks, each on a fresh layer, against Keras' layer.
+
+    The inputs have a mean of 3 and a standard deviation of 2, so a layer that forgets to
+    subtract the mean or to divide by the standard deviation cannot pass by luck.
+    """
+
+    def __init__(self, layer_class, tolerance: float):
+        import numpy as np
+
+        self.layer_class, self.tolerance = layer_class, tolerance
+        rng = np.random.default_rng(12)
+        self.inputs = rng.normal(3.0, 2.0, size=(32, 8)).astype("float32")
+        self.sequences = rng.normal(3.0, 2.0, size=(4, 5, 8)).astype("float32")
+        self.alpha = rng.uniform(0.5, 2.0, size=8).astype("float32")
+        self.beta = rng.uniform(-1.0, 1.0, size=8).astype("float32")
+
+    @staticmethod
+    def keras_output(X, weights=None):
+        import keras
+
+        reference = keras.layers.LayerNormalization(epsilon=0.001)
+        reference.build(X.shape)
+        if weights is not None:
+            reference.set_weights(weights)
+        return keras.ops.convert_to_numpy(reference(X))
+
+    def compare(self, X, weights=None):
+        import keras
+        import numpy as np
+
+        layer = self.layer_class()
+        layer.build(X.shape)
+        if weights is not None:
+            if len(layer.trainable_weights) != 2:
+                return False, "create the two weights alpha and beta in build() first"
+            layer.set_weights(weights)
+        difference = np.abs(keras.ops.convert_to_numpy(layer(X)) - self.keras_output(X, weights))
+        return difference.max() < self.tolerance, f"max |difference| = {difference.max():.3g}"
+
+    def weight_shapes(self):
+        layer = self.layer_class()
+        layer.build(self.inputs.shape)
+        shapes = [tuple(weight.shape) for weight in layer.trainable_weights]
+        return shapes == [(8,), (8,)], f"trainable weight shapes {shapes}"
+
+    def initial_values(self):
+        layer = self.layer_class()
+        layer.build(self.inputs.shape)
+        values = [weight.numpy() for weight in layer.trainable_weights]
+        ok = len(values) == 2 and (values[0] == 1).all() and (values[1] == 0).all()
+        return ok, "expected [alpha, beta] = [ones, zeros], in that order"
+
+    def output_shape(self):
+        shape = tuple(self.layer_class()(self.inputs).shape)
+        return shape == self.inputs.shape, f"output shape {shape}, input shape {self.inputs.shape}"
+
+    def config_round_trip(self):
+        layer = self.layer_class(eps=0.01)
+        rebuilt = self.layer_class.from_config(layer.get_config())
+        return getattr(rebuilt, "eps", None) == 0.01, "from_config(get_config()) lost eps=0.01"
 
 
 def check_layer_normalization(layer_class, tolerance: float = 2e-3) -> CheckReport:
@@ -18,73 +87,101 @@ def check_layer_normalization(layer_class, tolerance: float = 2e-3) -> CheckRepo
         layer_class: the learner's class, built as ``layer_class()`` (default ``eps=0.001``).
         tolerance: the largest absolute difference from Keras' output that still passes, > 0.
     """
-    # Imported here so that importing helpers.checks does not load TensorFlow.
-    import keras
-    import numpy as np
-
     if not tolerance > 0:
         raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
-    rng = np.random.default_rng(12)
-    inputs = rng.normal(3.0, 2.0, size=(32, 8)).astype("float32")
-    sequences = rng.normal(3.0, 2.0, size=(4, 5, 8)).astype("float32")
-    alpha = rng.uniform(0.5, 2.0, size=8).astype("float32")
-    beta = rng.uniform(-1.0, 1.0, size=8).astype("float32")
-
-    def keras_output(X, weights=None):
-        reference = keras.layers.LayerNormalization(epsilon=0.001)
-        reference.build(X.shape)
-        if weights is not None:
-            reference.set_weights(weights)
-        return keras.ops.convert_to_numpy(reference(X))
-
-    def compare(X, weights=None):
-        layer = layer_class()
-        layer.build(X.shape)
-        if weights is not None:
-            if len(layer.trainable_weights) != 2:
-                return False, "create the two weights alpha and beta in build() first"
-            layer.set_weights(weights)
-        difference = np.abs(keras.ops.convert_to_numpy(layer(X)) - keras_output(X, weights))
-        return difference.max() < tolerance, f"max |difference| = {difference.max():.3g}"
-
-    def weight_shapes():
-        layer = layer_class()
-        layer.build(inputs.shape)
-        shapes = [tuple(weight.shape) for weight in layer.trainable_weights]
-        return shapes == [(8,), (8,)], f"trainable weight shapes {shapes}"
-
-    def initial_values():
-        layer = layer_class()
-        layer.build(inputs.shape)
-        values = [weight.numpy() for weight in layer.trainable_weights]
-        ok = len(values) == 2 and (values[0] == 1).all() and (values[1] == 0).all()
-        return ok, "expected [alpha, beta] = [ones, zeros], in that order"
-
-    def output_shape():
-        shape = tuple(layer_class()(inputs).shape)
-        return shape == inputs.shape, f"output shape {shape}, input shape {inputs.shape}"
-
-    def config_round_trip():
-        layer = layer_class(eps=0.01)
-        rebuilt = layer_class.from_config(layer.get_config())
-        return getattr(rebuilt, "eps", None) == 0.01, "from_config(get_config()) lost eps=0.01"
-
+    checks = _LayerNormalizationProperties(layer_class, tolerance)
     report = CheckReport(f"Checking {getattr(layer_class, '__name__', layer_class)}")
     report.check(
-        "build() creates two trainable weights of shape (8,) for 8 features", weight_shapes
+        "build() creates two trainable weights of shape (8,) for 8 features", checks.weight_shapes
     )
-    report.check("alpha starts at ones and beta at zeros", initial_values)
-    report.check("the output has the input's shape", output_shape)
+    report.check("alpha starts at ones and beta at zeros", checks.initial_values)
+    report.check("the output has the input's shape", checks.output_shape)
     report.check(
-        "matches keras.layers.LayerNormalization on (32, 8) inputs", lambda: compare(inputs)
+        "matches keras.layers.LayerNormalization on (32, 8) inputs",
+        lambda: checks.compare(checks.inputs),
     )
     report.check(
         "still matches with alpha and beta set to other values",
-        lambda: compare(inputs, [alpha, beta]),
+        lambda: checks.compare(checks.inputs, [checks.alpha, checks.beta]),
     )
-    report.check("normalizes the last axis of (4, 5, 8) sequences", lambda: compare(sequences))
-    report.check("get_config() keeps eps (from_config rebuilds the same layer)", config_round_trip)
+    report.check(
+        "normalizes the last axis of (4, 5, 8) sequences",
+        lambda: checks.compare(checks.sequences),
+    )
+    report.check(
+        "get_config() keeps eps (from_config rebuilds the same layer)", checks.config_round_trip
+    )
     return report
+
+
+class _DropoutProperties:
+    """What ``check_dropout`` checks, each on a fresh ``layer_class(rate)`` over 100,000 ones."""
+
+    rate = 0.3
+
+    def __init__(self, layer_class):
+        import numpy as np
+
+        self.layer_class = layer_class
+        self.ones = np.ones((100, 1000), dtype="float32")
+
+    def output(self, layer, **kwargs):
+        import keras
+
+        return keras.ops.convert_to_numpy(layer(self.ones, **kwargs))
+
+    def inference_is_identity(self):
+        import numpy as np
+
+        layer = self.layer_class(self.rate)
+        flags = ({"training": False}, {})
+        same = [np.array_equal(self.output(layer, **flag), self.ones) for flag in flags]
+        return all(same), "with training=False or no flag, the outputs differ from the inputs"
+
+    def drops_rate(self):
+        share = float((self.output(self.layer_class(self.rate), training=True) == 0).mean())
+        return abs(share - self.rate) < 0.01, f"{share:.1%} of the inputs are zero"
+
+    def scales_survivors(self):
+        import numpy as np
+
+        kept = self.output(self.layer_class(self.rate), training=True)
+        kept = kept[kept != 0]
+        expected = 1 / (1 - self.rate)
+        ok = kept.size > 0 and np.allclose(kept, expected)
+        return ok, f"kept values {np.unique(kept)[:3].round(4).tolist()}, expected {expected:.4f}"
+
+    def new_mask_each_call(self):
+        import numpy as np
+
+        layer = self.layer_class(self.rate)
+        first, second = self.output(layer, training=True), self.output(layer, training=True)
+        return not np.array_equal(first, second), "two calls dropped the same inputs"
+
+    def rate_zero_keeps_everything(self):
+        import numpy as np
+
+        kept = self.output(self.layer_class(0.0), training=True)
+        return np.array_equal(kept, self.ones), "rate=0 changed X"
+
+    def refuses(self, bad_rate):
+        """A condition: building the layer with ``bad_rate`` raises a ValueError naming rate."""
+
+        def condition():
+            try:
+                self.layer_class(bad_rate)
+            except ValueError as error:
+                return "rate" in str(error), f"the ValueError does not name rate: {error}"
+            return False, f"rate={bad_rate} was accepted"
+
+        return condition
+
+    def config_round_trip(self):
+        config = self.layer_class(0.25).get_config()
+        if "rate" not in config:
+            return False, f"get_config() returns no 'rate', only {sorted(config)}"
+        rebuilt = self.layer_class.from_config(config)
+        return getattr(rebuilt, "rate", None) == 0.25, "from_config(get_config()) lost rate=0.25"
 
 
 def check_dropout(layer_class) -> CheckReport:
@@ -97,66 +194,20 @@ def check_dropout(layer_class) -> CheckReport:
     Args:
         layer_class: the learner's class, built as ``layer_class(rate)``.
     """
-    # Imported here so that importing helpers.checks does not load TensorFlow.
-    import keras
-    import numpy as np
-
-    rate = 0.3
-    ones = np.ones((100, 1000), dtype="float32")
-
-    def output(layer, **kwargs):
-        return keras.ops.convert_to_numpy(layer(ones, **kwargs))
-
-    def inference_is_identity():
-        layer = layer_class(rate)
-        same = [np.array_equal(output(layer, **flag), ones) for flag in ({"training": False}, {})]
-        return all(same), "with training=False or no flag, the outputs differ from the inputs"
-
-    def drops_rate():
-        share = float((output(layer_class(rate), training=True) == 0).mean())
-        return abs(share - rate) < 0.01, f"{share:.1%} of the inputs are zero"
-
-    def scales_survivors():
-        kept = output(layer_class(rate), training=True)
-        kept = kept[kept != 0]
-        expected = 1 / (1 - rate)
-        ok = kept.size > 0 and np.allclose(kept, expected)
-        return ok, f"kept values {np.unique(kept)[:3].round(4).tolist()}, expected {expected:.4f}"
-
-    def new_mask_each_call():
-        layer = layer_class(rate)
-        first, second = output(layer, training=True), output(layer, training=True)
-        return not np.array_equal(first, second), "two calls dropped the same inputs"
-
-    def rate_zero_keeps_everything():
-        return np.array_equal(output(layer_class(0.0), training=True), ones), "rate=0 changed X"
-
-    def refuses(bad_rate):
-        def condition():
-            try:
-                layer_class(bad_rate)
-            except ValueError as error:
-                return "rate" in str(error), f"the ValueError does not name rate: {error}"
-            return False, f"rate={bad_rate} was accepted"
-
-        return condition
-
-    def config_round_trip():
-        config = layer_class(0.25).get_config()
-        if "rate" not in config:
-            return False, f"get_config() returns no 'rate', only {sorted(config)}"
-        rebuilt = layer_class.from_config(config)
-        return getattr(rebuilt, "rate", None) == 0.25, "from_config(get_config()) lost rate=0.25"
-
+    checks = _DropoutProperties(layer_class)
+    rate = checks.rate
     report = CheckReport(f"Checking {getattr(layer_class, '__name__', layer_class)}")
     report.check(
-        "at inference (training=False, or no flag) the inputs pass unchanged", inference_is_identity
+        "at inference (training=False, or no flag) the inputs pass unchanged",
+        checks.inference_is_identity,
     )
-    report.check(f"training zeroes {rate:.0%} of the inputs (± 1%)", drops_rate)
-    report.check(f"training scales the kept inputs by 1 / (1 - {rate})", scales_survivors)
-    report.check("each training call draws a new mask", new_mask_each_call)
-    report.check("rate=0 drops nothing, even in training", rate_zero_keeps_everything)
-    report.check("rate=1 raises a ValueError that names rate", refuses(1.0))
-    report.check("rate=-0.1 raises a ValueError that names rate", refuses(-0.1))
-    report.check("get_config() keeps rate (from_config rebuilds the same layer)", config_round_trip)
+    report.check(f"training zeroes {rate:.0%} of the inputs (± 1%)", checks.drops_rate)
+    report.check(f"training scales the kept inputs by 1 / (1 - {rate})", checks.scales_survivors)
+    report.check("each training call draws a new mask", checks.new_mask_each_call)
+    report.check("rate=0 drops nothing, even in training", checks.rate_zero_keeps_everything)
+    report.check("rate=1 raises a ValueError that names rate", checks.refuses(1.0))
+    report.check("rate=-0.1 raises a ValueError that names rate", checks.refuses(-0.1))
+    report.check(
+        "get_config() keeps rate (from_config rebuilds the same layer)", checks.config_round_trip
+    )
     return report

@@ -1,4 +1,9 @@
-"""Lesson 02's widget: the ``ResidualRegressor``'s shape, size and trainability."""
+"""Lesson 02's widget: the ``ResidualRegressor``'s shape, size and trainability.
+
+The widget is a small class whose methods name its parts; ``make_residual_architecture_widget``
+validates, builds and wires it. The observers are lambdas defined in that function, so
+``benchmarks.in_kernel.builder_name`` still finds the builder's name in their qualified names.
+"""
 
 from __future__ import annotations
 
@@ -82,6 +87,123 @@ def _train_residual_regressor(data, n_layers, n_neurons, repeats, epochs, seed):
     return float((errors**2).mean()), model.count_params()
 
 
+def _validate_training_arguments(epochs: int, seed: int) -> None:
+    if not isinstance(epochs, int) or not 1 <= epochs <= 200:
+        raise ValueError(f"epochs must be a whole number from 1 to 200, got {epochs!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+
+
+class _ResidualArchitectureView:
+    """Three sliders and a Train button over a ``ResidualRegressor``, and what they show.
+
+    A slider move only rewrites the parameter table and the shapes (formulas, no model); the
+    button trains, and its results are kept per setting so that going back to a setting
+    answers at once.
+    """
+
+    def __init__(self, data, epochs: int, seed: int):
+        self.data, self.epochs, self.seed = data, epochs, seed
+        self.n_inputs = data.X_train.shape[1]
+        self.results: dict[tuple[int, int, int], tuple[float, int]] = {}
+        self._build_controls()
+        self.parameters = widgets.HTML()
+        self.shapes = widgets.HTML()
+        self.validation = widgets.HTML()
+
+    def _build_controls(self) -> None:
+        self.layers_slider = widgets.IntSlider(
+            value=2,
+            min=RESIDUAL_LAYERS_RANGE[0],
+            max=RESIDUAL_LAYERS_RANGE[1],
+            description="layers",
+        )
+        self.neurons_slider = widgets.SelectionSlider(
+            options=RESIDUAL_NEURON_CHOICES, value=30, description="neurons"
+        )
+        self.repeats_slider = widgets.IntSlider(
+            value=4,
+            min=RESIDUAL_REPEATS_RANGE[0],
+            max=RESIDUAL_REPEATS_RANGE[1],
+            description="repeats",
+        )
+        for slider, tip in (
+            (self.layers_slider, "Dense layers in each residual block"),
+            (self.neurons_slider, "neurons in every hidden Dense layer"),
+            (self.repeats_slider, "how many times block1 is applied (the book: 1 + 3)"),
+        ):
+            slider.tooltip = tip
+        self.train_button = widgets.Button(description="Train", icon="play")
+
+    def sliders(self) -> tuple:
+        return self.layers_slider, self.neurons_slider, self.repeats_slider
+
+    def setting(self) -> tuple[int, int, int]:
+        return tuple(slider.value for slider in self.sliders())
+
+    def update(self) -> None:
+        """The size and the shapes of the chosen setting, by formula; then its result if any."""
+        n_layers, n_neurons, repeats = self.setting()
+        self.parameters.value = _residual_parameters_html(
+            self.n_inputs, n_layers, n_neurons, repeats
+        )
+        self.shapes.value = _residual_shapes_html(self.n_inputs, n_neurons, repeats)
+        self.show_result()
+
+    def show_result(self) -> None:
+        if self.setting() not in self.results:
+            self.validation.value = message_html(
+                f"Press Train: {self.epochs} full-batch epochs, then the validation MSE."
+            )
+            return
+        loss, n_params = self.results[self.setting()]
+        self.validation.value = message_html(
+            f"validation MSE after {self.epochs} epochs: {loss:.3g} "
+            f"(1.0 = always predicting the mean); the built model has {n_params:,} parameters",
+            "ok",
+        )
+
+    def train(self) -> None:
+        """Train the chosen setting once (then it is cached); a failure shows in the readout."""
+        if self.setting() not in self.results:
+            self.validation.value = message_html("Training…")
+            try:
+                self.results[self.setting()] = _train_residual_regressor(
+                    self.data, *self.setting(), self.epochs, self.seed
+                )
+            except Exception as error:  # show it in the readout, never as a traceback
+                self.validation.value = message_html(f"{type(error).__name__}: {error}", "error")
+                return
+        self.show_result()
+
+    def lesson_widget(self) -> LessonWidget:
+        box = widgets.VBox(
+            [
+                widgets.HBox(
+                    [
+                        widgets.VBox([*self.sliders(), self.train_button]),
+                        widgets.VBox([self.parameters, self.shapes]),
+                    ]
+                ),
+                self.validation,
+            ]
+        )
+        return LessonWidget(
+            box,
+            controls={
+                "n_layers": self.layers_slider,
+                "n_neurons": self.neurons_slider,
+                "block1_repeats": self.repeats_slider,
+                "train": self.train_button,
+            },
+            readouts={
+                "parameters": self.parameters,
+                "output_shape": self.shapes,
+                "validation_loss": self.validation,
+            },
+        )
+
+
 def make_residual_architecture_widget(data=None, epochs: int = 20, seed: int = 42):
     """Sliders over a ``ResidualRegressor``'s shape: its size at once, its training on a click.
 
@@ -101,92 +223,10 @@ def make_residual_architecture_widget(data=None, epochs: int = 20, seed: int = 4
     """
     from helpers.data import load_regression_data
 
-    if not isinstance(epochs, int) or not 1 <= epochs <= 200:
-        raise ValueError(f"epochs must be a whole number from 1 to 200, got {epochs!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    data = load_regression_data() if data is None else data
-    n_inputs = data.X_train.shape[1]
-
-    layers_slider = widgets.IntSlider(
-        value=2, min=RESIDUAL_LAYERS_RANGE[0], max=RESIDUAL_LAYERS_RANGE[1], description="layers"
-    )
-    neurons_slider = widgets.SelectionSlider(
-        options=RESIDUAL_NEURON_CHOICES, value=30, description="neurons"
-    )
-    repeats_slider = widgets.IntSlider(
-        value=4, min=RESIDUAL_REPEATS_RANGE[0], max=RESIDUAL_REPEATS_RANGE[1], description="repeats"
-    )
-    for slider, tip in (
-        (layers_slider, "Dense layers in each residual block"),
-        (neurons_slider, "neurons in every hidden Dense layer"),
-        (repeats_slider, "how many times block1 is applied (the book: 1 + 3)"),
-    ):
-        slider.tooltip = tip
-    train_button = widgets.Button(description="Train", icon="play")
-    parameters = widgets.HTML()
-    shapes = widgets.HTML()
-    validation = widgets.HTML()
-    results: dict[tuple[int, int, int], tuple[float, int]] = {}
-
-    def setting():
-        return layers_slider.value, neurons_slider.value, repeats_slider.value
-
-    def show_result():
-        if setting() not in results:
-            validation.value = message_html(
-                f"Press Train: {epochs} full-batch epochs, then the validation MSE."
-            )
-            return
-        loss, n_params = results[setting()]
-        validation.value = message_html(
-            f"validation MSE after {epochs} epochs: {loss:.3g} "
-            f"(1.0 = always predicting the mean); the built model has {n_params:,} parameters",
-            "ok",
-        )
-
-    def update(_change=None):
-        n_layers, n_neurons, repeats = setting()
-        parameters.value = _residual_parameters_html(n_inputs, n_layers, n_neurons, repeats)
-        shapes.value = _residual_shapes_html(n_inputs, n_neurons, repeats)
-        show_result()
-
-    def train(_button=None):
-        if setting() not in results:
-            validation.value = message_html("Training…")
-            try:
-                results[setting()] = _train_residual_regressor(data, *setting(), epochs, seed)
-            except Exception as error:  # show it in the readout, never as a traceback
-                validation.value = message_html(f"{type(error).__name__}: {error}", "error")
-                return
-        show_result()
-
-    for slider in (layers_slider, neurons_slider, repeats_slider):
-        slider.observe(update, names="value")
-    train_button.on_click(train)
-    update()
-    box = widgets.VBox(
-        [
-            widgets.HBox(
-                [
-                    widgets.VBox([layers_slider, neurons_slider, repeats_slider, train_button]),
-                    widgets.VBox([parameters, shapes]),
-                ]
-            ),
-            validation,
-        ]
-    )
-    return LessonWidget(
-        box,
-        controls={
-            "n_layers": layers_slider,
-            "n_neurons": neurons_slider,
-            "block1_repeats": repeats_slider,
-            "train": train_button,
-        },
-        readouts={
-            "parameters": parameters,
-            "output_shape": shapes,
-            "validation_loss": validation,
-        },
-    )
+    _validate_training_arguments(epochs, seed)
+    view = _ResidualArchitectureView(load_regression_data() if data is None else data, epochs, seed)
+    for slider in view.sliders():
+        slider.observe(lambda change: view.update(), names="value")
+    view.train_button.on_click(lambda button: view.train())
+    view.update()
+    return view.lesson_widget()

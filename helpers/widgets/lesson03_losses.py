@@ -1,4 +1,9 @@
-"""Lesson 03's widget: the reconstruction weight against the validation error."""
+"""Lesson 03's widget: the reconstruction weight against the validation error.
+
+The widget is a small class whose methods name its parts; ``make_reconstruction_weight_widget``
+validates, builds and wires it. The observer is a lambda defined in that function, so
+``benchmarks.in_kernel.builder_name`` still finds the builder's name in its qualified name.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ from helpers.widgets.base import FigurePanel, LessonWidget, message_html
 import html
 
 import ipywidgets as widgets
+
+# NumPy is loaded anyway by matplotlib, which helpers.widgets.base imports.
+import numpy as np
 
 
 def _reconstruction_scores_html(sweep, index: int) -> str:
@@ -30,6 +38,91 @@ def _reconstruction_scores_html(sweep, index: int) -> str:
     return f"<b>{html.escape(title)}</b><table>{header}{''.join(rows)}</table>"
 
 
+def _validate_sweep(sweep, weight: float) -> tuple:
+    """The swept weights, once the sweep holds a score per weight and ``weight`` is one."""
+    weights = tuple(sweep.weights)
+    columns = (sweep.train_mse, sweep.validation_mse, sweep.reconstruction_error)
+    if not weights or any(len(column) != len(weights) for column in columns):
+        raise ValueError("sweep must hold one score per weight in each of its arrays")
+    if weight not in weights:
+        raise ValueError(f"weight must be one of the swept weights {weights}, got {weight!r}")
+    return weights
+
+
+class _ReconstructionWeightView:
+    """The weight slider, the two score plots (MSE, reconstruction error) and the readouts.
+
+    Every curve is static, drawn once into the panel's background; a slider move looks up
+    one row of the sweep, moves the animated markers and rewrites the table.
+    """
+
+    def __init__(self, sweep, weights: tuple, weight: float):
+        self.sweep, self.weights = sweep, weights
+        self.columns = (sweep.train_mse, sweep.validation_mse, sweep.reconstruction_error)
+        self.slider = widgets.SelectionSlider(
+            options=[(f"{value:g}", value) for value in weights],
+            value=weight,
+            description="weight",
+            continuous_update=True,
+        )
+        self.scores_readout, self.message_readout = widgets.HTML(), widgets.HTML()
+        self._build_plot()
+
+    def _build_plot(self) -> None:
+        """Scores against the weight, one tick per swept weight (evenly spaced, labelled)."""
+        sweep = self.sweep
+        self.panel = FigurePanel(width=8.0, height=3.2, ncols=2)
+        mse_axes, error_axes = self.panel.axes
+        positions = np.arange(len(self.weights))
+        labels = [f"{value:g}" for value in self.weights]
+        mse_axes.plot(positions, sweep.train_mse, "o-", color="C0", ms=4, label="training MSE")
+        mse_axes.plot(
+            positions, sweep.validation_mse, "o-", color="C1", ms=4, label="validation MSE"
+        )
+        error_axes.plot(positions, sweep.reconstruction_error, "o-", color="C2", ms=4)
+        error_axes.set(yscale="log", ylabel="reconstruction error (validation)")
+        mse_axes.set(ylabel="MSE (standardized target)")
+        mse_axes.legend(loc="best", fontsize="small")
+        for axes in (mse_axes, error_axes):
+            axes.set_xticks(positions, labels, rotation=45, fontsize="small")
+            axes.set_xlabel("reconstruction_weight")
+            axes.grid(True, alpha=0.3)
+        (self.mse_markers,) = mse_axes.plot([], [], "s", color="k", ms=9, mfc="none", animated=True)
+        (self.error_marker,) = error_axes.plot(
+            [], [], "s", color="k", ms=9, mfc="none", animated=True
+        )
+
+    def update(self) -> None:
+        """Mark the chosen weight's scores, write them, and say so if they are not finite."""
+        index = self.weights.index(self.slider.value)
+        scores = [column[index] for column in self.columns]
+        self.mse_markers.set_data([index, index], scores[:2])
+        self.error_marker.set_data([index], scores[2:])
+        self.panel.redraw()
+        self.scores_readout.value = _reconstruction_scores_html(self.sweep, index)
+        if all(np.isfinite(scores)):
+            self.message_readout.value = ""
+        else:
+            self.message_readout.value = message_html(
+                f"training diverged at weight {self.slider.value:g}: its scores are not finite",
+                "error",
+            )
+
+    def lesson_widget(self) -> LessonWidget:
+        box = widgets.VBox(
+            [self.slider, self.panel.image, self.scores_readout, self.message_readout]
+        )
+        return LessonWidget(
+            box,
+            controls={"weight": self.slider},
+            readouts={
+                "plot": self.panel.image,
+                "scores": self.scores_readout,
+                "message": self.message_readout,
+            },
+        )
+
+
 def make_reconstruction_weight_widget(sweep=None, weight: float = 0.0) -> LessonWidget:
     """A slider over the reconstruction weights of a sweep, and what the trained models score.
 
@@ -46,64 +139,11 @@ def make_reconstruction_weight_widget(sweep=None, weight: float = 0.0) -> Lesson
         sweep: a ``helpers.models.ReconstructionSweep``; by default the cached default sweep.
         weight: the slider's starting value, one of ``sweep.weights``.
     """
-    import numpy as np
-
     if sweep is None:
         from helpers.models import sweep_reconstruction_weights
 
         sweep = sweep_reconstruction_weights()
-    weights = tuple(sweep.weights)
-    columns = (sweep.train_mse, sweep.validation_mse, sweep.reconstruction_error)
-    if not weights or any(len(column) != len(weights) for column in columns):
-        raise ValueError("sweep must hold one score per weight in each of its arrays")
-    if weight not in weights:
-        raise ValueError(f"weight must be one of the swept weights {weights}, got {weight!r}")
-
-    slider = widgets.SelectionSlider(
-        options=[(f"{value:g}", value) for value in weights],
-        value=weight,
-        description="weight",
-        continuous_update=True,
-    )
-    scores_readout, message_readout = widgets.HTML(), widgets.HTML()
-
-    panel = FigurePanel(width=8.0, height=3.2, ncols=2)
-    mse_axes, error_axes = panel.axes
-    positions = np.arange(len(weights))
-    labels = [f"{value:g}" for value in weights]
-    mse_axes.plot(positions, sweep.train_mse, "o-", color="C0", ms=4, label="training MSE")
-    mse_axes.plot(positions, sweep.validation_mse, "o-", color="C1", ms=4, label="validation MSE")
-    error_axes.plot(positions, sweep.reconstruction_error, "o-", color="C2", ms=4)
-    error_axes.set(yscale="log", ylabel="reconstruction error (validation)")
-    mse_axes.set(ylabel="MSE (standardized target)")
-    mse_axes.legend(loc="best", fontsize="small")
-    for axes in (mse_axes, error_axes):
-        axes.set_xticks(positions, labels, rotation=45, fontsize="small")
-        axes.set_xlabel("reconstruction_weight")
-        axes.grid(True, alpha=0.3)
-    (mse_markers,) = mse_axes.plot([], [], "s", color="k", ms=9, mfc="none", animated=True)
-    (error_marker,) = error_axes.plot([], [], "s", color="k", ms=9, mfc="none", animated=True)
-
-    def update(_change=None):
-        index = weights.index(slider.value)
-        scores = [column[index] for column in columns]
-        mse_markers.set_data([index, index], scores[:2])
-        error_marker.set_data([index], scores[2:])
-        panel.redraw()
-        scores_readout.value = _reconstruction_scores_html(sweep, index)
-        if all(np.isfinite(scores)):
-            message_readout.value = ""
-        else:
-            message_readout.value = message_html(
-                f"training diverged at weight {slider.value:g}: its scores are not finite",
-                "error",
-            )
-
-    slider.observe(update, names="value")
-    update()
-    box = widgets.VBox([slider, panel.image, scores_readout, message_readout])
-    return LessonWidget(
-        box,
-        controls={"weight": slider},
-        readouts={"plot": panel.image, "scores": scores_readout, "message": message_readout},
-    )
+    view = _ReconstructionWeightView(sweep, _validate_sweep(sweep, weight), weight)
+    view.slider.observe(lambda change: view.update(), names="value")
+    view.update()
+    return view.lesson_widget()
