@@ -663,6 +663,27 @@ EXAMPLE_FUNCTIONS = {
 # --------------------------------------------------------------------------------------------
 
 
+def refuse_layers_that_mix_rows(model, training) -> None:
+    """A ValueError if ``model``, called with ``training``, mixes the rows of a batch.
+
+    Why: :func:`input_gradient_penalty` takes one gradient of the outputs' sum, which is each
+    example's own gradient only if no output row depends on another example's inputs. A
+    trainable BatchNormalization in training breaks that; Keras has no public recursive list
+    of layers, hence the private ``_flatten_layers`` (nested models and layers included).
+    """
+    if not training or not isinstance(model, keras.layers.Layer):
+        return
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable:
+            raise ValueError(
+                f"model holds the BatchNormalization layer {layer.name!r}: with training=True it "
+                f"normalizes with the batch's statistics, so every output depends on every row "
+                f"and the gradient of the outputs' sum is not each example's gradient (it is "
+                f"about 0). Use training=False, freeze the layer (layer.trainable = False), or "
+                f"take the diagonal blocks of tape.jacobian(outputs, inputs)"
+            )
+
+
 def input_gradient_penalty(model, inputs, training=False):
     """The mean over examples of ``||d outputs_i / d inputs_i||²``, and the outputs, in one pass.
 
@@ -676,7 +697,7 @@ def input_gradient_penalty(model, inputs, training=False):
     penalty is the squared norm of each example's Jacobian (``tape.batch_jacobian``, which
     makes the same row-by-row assumption), not the gradient of the outputs' sum.
     """
-    _refuse_layers_that_mix_rows(model, training)
+    refuse_layers_that_mix_rows(model, training)
     inputs = tf.convert_to_tensor(inputs)
     with tf.GradientTape() as tape:
         tape.watch(inputs)
@@ -688,22 +709,6 @@ def input_gradient_penalty(model, inputs, training=False):
     example_axes = list(range(1, per_example.shape.rank))
     squared_norms = tf.reduce_sum(tf.square(per_example), axis=example_axes)
     return tf.reduce_mean(squared_norms), outputs
-
-
-def _refuse_layers_that_mix_rows(model, training) -> None:
-    """A ValueError if ``model`` holds a layer whose outputs mix the rows of the batch."""
-    if not training or not isinstance(model, keras.layers.Layer):
-        return
-    # _flatten_layers walks nested models and layers; Keras 3 has no public recursive listing.
-    for layer in model._flatten_layers(include_self=True, recursive=True):
-        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable:
-            raise ValueError(
-                f"model holds the BatchNormalization layer {layer.name!r}: with training=True it "
-                f"normalizes with the batch's statistics, so every output depends on every row "
-                f"and the gradient of the outputs' sum is not each example's gradient (it is "
-                f"about 0). Use training=False, freeze the layer (layer.trainable = False), or "
-                f"take the diagonal blocks of tape.jacobian(outputs, inputs)"
-            )
 
 
 def train_with_input_gradient_penalty(
@@ -721,7 +726,7 @@ def train_with_input_gradient_penalty(
         raise ValueError(f"penalty_weight must be a finite number >= 0, got {penalty_weight!r}")
     if not (isinstance(epochs, int) and epochs >= 1):
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-    _refuse_layers_that_mix_rows(model, training=True)  # before tracing: a clear traceback
+    refuse_layers_that_mix_rows(model, training=True)  # before tracing: a clear traceback
     X, y = tf.constant(X, tf.float32), tf.constant(y, tf.float32)
     optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build(model.trainable_variables)  # its variables must exist before tf.function
