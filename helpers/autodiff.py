@@ -472,9 +472,10 @@ def finite_difference_error_model(eps, scheme, dtype, *, value=1.0, derivative=1
 def theoretical_best_eps(scheme, dtype, *, value=1.0, derivative=1.0) -> float:
     """The ``eps`` at the bottom of the V: where :func:`finite_difference_error_model` is least.
 
-    With ``value = derivative = 1`` it is ``2 * sqrt(u)`` for forward differences (about 1e-8
-    in float64, 5e-4 in float32) and ``cbrt(3 * u)`` for central ones (about 1e-5 and 1e-2):
-    the reason ``eps=1e-6`` is fine in float64 and a poor choice in float32. ``inf`` when the
+    With ``value = derivative = 1`` it is ``2 * sqrt(u)`` for forward differences (2.1e-8 in
+    float64, 4.9e-4 in float32) and ``cbrt(3 * u)`` for central ones (6.9e-6 and 5.6e-3).
+    So the book's ``eps=1e-6`` is about 50 times the forward optimum in float64 (an error
+    near 5e-7 instead of 2e-8) and about 490 times too small in float32. ``inf`` when the
     derivative is 0 (no truncation error: the larger the step, the better).
     """
     validate_scheme(scheme)
@@ -550,7 +551,9 @@ def finite_difference_error_curve(
     eps_values = np.asarray(eps_values, dtype=np.float64)
     for eps in eps_values:
         validate_eps(float(eps), dtype)
-    exact = tape_gradient(f, params)[index] if reference is None else reference
+    # The reference in the same dtype as the differences: Python floats are differenced in
+    # float64, and a float32 tape would put a floor of ~1e-7 under the error curve.
+    exact = tape_gradient(f, params, dtype)[index] if reference is None else reference
     estimates = _broadcast_partials(f, params, eps_values, index, scheme, dtype)
     if estimates is None:  # f does not broadcast: one call per step
         estimates = np.array(
@@ -660,18 +663,52 @@ EXAMPLE_FUNCTIONS = {
 # --------------------------------------------------------------------------------------------
 
 
-def input_gradient_penalty(model, inputs, training=False):
-    """The mean squared norm of d(outputs)/d(inputs), and the outputs, from one forward pass.
+def refuse_layers_that_mix_rows(model, training) -> None:
+    """A ValueError if ``model``, called with ``training``, mixes the rows of a batch.
 
-    The gradient of a non-scalar target is the gradient of its sum, and each output row
-    depends only on its own input row, so one tape gives every example's input gradient.
+    Why: :func:`input_gradient_penalty` takes one gradient of the outputs' sum, which is each
+    example's own gradient only if no output row depends on another example's inputs. A
+    trainable BatchNormalization in training breaks that; Keras has no public recursive list
+    of layers, hence the private ``_flatten_layers`` (nested models and layers included).
     """
+    if not training or not isinstance(model, keras.layers.Layer):
+        return
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable:
+            raise ValueError(
+                f"model holds the BatchNormalization layer {layer.name!r}: with training=True it "
+                f"normalizes with the batch's statistics, so every output depends on every row "
+                f"and the gradient of the outputs' sum is not each example's gradient (it is "
+                f"about 0). Use training=False, freeze the layer (layer.trainable = False), or "
+                f"take the diagonal blocks of tape.jacobian(outputs, inputs)"
+            )
+
+
+def input_gradient_penalty(model, inputs, training=False):
+    """The mean over examples of ``||d outputs_i / d inputs_i||²``, and the outputs, in one pass.
+
+    Why one tape suffices: the gradient of a non-scalar target is the gradient of its sum, so
+    row ``i`` of the tape's answer is ``sum_k d outputs_k / d inputs_i``. That is example
+    ``i``'s own gradient only when each output row depends on its own input row alone: true of
+    Dense layers, activations, Dropout, and BatchNormalization at inference. A trainable
+    BatchNormalization called with ``training=True`` normalizes with the batch's statistics,
+    which mixes the rows (its outputs even sum to a constant, so the sum's gradient is about
+    0): such a model is refused with a ValueError. With several outputs per example, the
+    penalty is the squared norm of each example's Jacobian (``tape.batch_jacobian``, which
+    makes the same row-by-row assumption), not the gradient of the outputs' sum.
+    """
+    refuse_layers_that_mix_rows(model, training)
     inputs = tf.convert_to_tensor(inputs)
     with tf.GradientTape() as tape:
         tape.watch(inputs)
         outputs = model(inputs, training=training)
-    input_gradients = tape.gradient(outputs, inputs)
-    return tf.reduce_mean(tf.reduce_sum(tf.square(input_gradients), axis=-1)), outputs
+    if outputs.shape[1:].num_elements() == 1:  # one output per example: the sum's gradient
+        per_example = tape.gradient(outputs, inputs)
+    else:  # several: each example's Jacobian, shaped (batch, *output_shape, *input_shape)
+        per_example = tape.batch_jacobian(outputs, inputs)
+    example_axes = list(range(1, per_example.shape.rank))
+    squared_norms = tf.reduce_sum(tf.square(per_example), axis=example_axes)
+    return tf.reduce_mean(squared_norms), outputs
 
 
 def train_with_input_gradient_penalty(
@@ -679,14 +716,17 @@ def train_with_input_gradient_penalty(
 ):
     """Train ``model`` on the full batch ``X, y`` to minimize MSE + penalty_weight · penalty.
 
-    The outer tape records the inner one (in :func:`input_gradient_penalty`), so the
-    penalty's own gradient with respect to the weights, a second derivative, comes for free.
+    The outer tape records the inner one (in :func:`input_gradient_penalty`), so it can
+    differentiate the penalty with respect to the weights: a second derivative, which costs
+    a few more passes through the recorded operations per step (not one pass per weight).
+    Models that mix the rows of a batch in training (BatchNormalization) are refused.
     Returns the final training MSE and penalty as floats.
     """
     if not (np.isfinite(penalty_weight) and penalty_weight >= 0):
         raise ValueError(f"penalty_weight must be a finite number >= 0, got {penalty_weight!r}")
     if not (isinstance(epochs, int) and epochs >= 1):
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    refuse_layers_that_mix_rows(model, training=True)  # before tracing: a clear traceback
     X, y = tf.constant(X, tf.float32), tf.constant(y, tf.float32)
     optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build(model.trainable_variables)  # its variables must exist before tf.function

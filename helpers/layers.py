@@ -181,9 +181,11 @@ class ActivityPenalty(keras.layers.Layer):
     """Returns its inputs unchanged and adds ``rate * mean(|inputs|)`` to the model's losses.
 
     The solution of lesson 03's exercise. Put after a hidden layer, it pushes that layer's
-    activations towards zero (an L1 "sparsity" penalty), as ``activity_regularizer`` does. The
-    loss comes from ``add_loss`` inside a layer: the model holding the layer gathers it in
-    ``model.losses``, and ``fit`` minimizes it with the compiled loss.
+    activations towards zero (an L1 "sparsity" penalty). ``activity_regularizer=L1(rate)``
+    adds ``rate * sum(|inputs|) / batch_size`` instead: summed over the units, not averaged,
+    so it is this penalty times the number of units. The loss comes from ``add_loss`` inside
+    a layer: the model holding the layer gathers it in ``model.losses``, and ``fit``
+    minimizes it with the compiled loss.
     """
 
     def __init__(self, rate=0.01, **kwargs):

@@ -286,6 +286,19 @@ def test_the_curve_is_the_helpers_error_at_each_eps(scheme, dtype):
         np.testing.assert_array_equal(curve, one_by_one)
 
 
+@pytest.mark.parametrize("scheme", ["forward", "central"])
+def test_python_floats_are_compared_with_a_float64_tape(scheme):
+    # Python floats are differenced in float64: a float32 reference put a floor of ~1e-8
+    # (central) to ~1e-7 under the curve, hiding the bottom of the V (issue 14, item 2).
+    eps = np.logspace(-12, 0, 49)
+    f, point = autodiff.sine_exp_function, [1.0, 0.5]
+    default = autodiff.finite_difference_error_curve(f, point, eps, scheme=scheme)
+    float64 = autodiff.finite_difference_error_curve(f, point, eps, scheme=scheme, dtype="float64")
+    np.testing.assert_array_equal(default, float64)
+    if scheme == "central":  # the V's bottom: about 3e-12 in float64, 1e-8 against float32
+        assert default.min() < 1e-10
+
+
 def test_a_function_that_does_not_broadcast_is_evaluated_step_by_step():
     def scalar_only(w1, w2):
         return math.sin(float(w1)) * w2  # float() of an array fails: no broadcasting
@@ -410,3 +423,78 @@ def test_training_refuses_bad_arguments(argument, value):
         autodiff.train_with_input_gradient_penalty(
             model, np.zeros((4, 2)), np.zeros((4, 1)), **{argument: value}
         )
+
+
+def diagonal_jacobian_penalty(model, inputs, training):
+    """The true mean of ||d outputs_i / d inputs_i||²: diagonal blocks of the full Jacobian."""
+    inputs = tf.convert_to_tensor(inputs)
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = model(inputs, training=training)
+    jacobian = tape.jacobian(outputs, inputs)  # (batch, *out, batch, *in)
+    blocks = tf.stack([jacobian[i, ..., i, :] for i in range(inputs.shape[0])])
+    return float(tf.reduce_mean(tf.reduce_sum(tf.square(blocks), axis=[1, 2])))
+
+
+def small_model(*middle, outputs=1):
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [keras.Input(shape=(3,)), keras.layers.Dense(4, activation="tanh"), *middle]
+        + [keras.layers.Dense(outputs)]
+    )
+
+
+PENALTY_INPUTS = np.random.default_rng(2).normal(size=(12, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("outputs", [1, 2, 3])
+@pytest.mark.parametrize("training", [False, True])
+def test_the_penalty_is_each_examples_own_jacobian_norm(outputs, training):
+    # With several outputs, the gradient of their sum is not the Jacobian (issue 14, item 1).
+    model = small_model(keras.layers.Dropout(0.0), outputs=outputs)
+    penalty, _ = autodiff.input_gradient_penalty(model, PENALTY_INPUTS, training=training)
+    expected = diagonal_jacobian_penalty(model, PENALTY_INPUTS, training)
+    assert float(penalty) == pytest.approx(expected, rel=1e-5)
+
+
+def test_batch_normalization_at_inference_or_frozen_keeps_rows_apart():
+    model = small_model(keras.layers.BatchNormalization())
+    penalty, _ = autodiff.input_gradient_penalty(model, PENALTY_INPUTS)
+    assert float(penalty) == pytest.approx(
+        diagonal_jacobian_penalty(model, PENALTY_INPUTS, False), rel=1e-5
+    )
+    model.layers[1].trainable = False  # Keras 3: a frozen BatchNormalization uses its moving stats
+    penalty, _ = autodiff.input_gradient_penalty(model, PENALTY_INPUTS, training=True)
+    assert float(penalty) == pytest.approx(
+        diagonal_jacobian_penalty(model, PENALTY_INPUTS, True), rel=1e-5
+    )
+
+
+def test_batch_normalization_in_training_mixes_rows_and_is_refused():
+    model = small_model(keras.layers.BatchNormalization())
+    # Why refuse: the sum's gradient is about 0 there, the true per-example value is not.
+    with tf.GradientTape() as tape:
+        inputs = tf.constant(PENALTY_INPUTS)
+        tape.watch(inputs)
+        outputs = model(inputs, training=True)
+    assert float(tf.reduce_max(tf.abs(tape.gradient(outputs, inputs)))) < 1e-5
+    assert diagonal_jacobian_penalty(model, PENALTY_INPUTS, True) > 1e-3
+    with pytest.raises(ValueError, match="BatchNormalization layer 'batch_normalization"):
+        autodiff.input_gradient_penalty(model, PENALTY_INPUTS, training=True)
+    nested = keras.Sequential([keras.Input(shape=(3,)), model])
+    with pytest.raises(ValueError, match="BatchNormalization"):
+        autodiff.train_with_input_gradient_penalty(
+            nested, PENALTY_INPUTS, np.zeros((12, 1)), epochs=1
+        )
+
+
+def test_training_with_several_outputs_runs_the_jacobian_penalty():
+    model = small_model(outputs=2)
+    result = autodiff.train_with_input_gradient_penalty(
+        model, PENALTY_INPUTS, np.zeros((12, 2)), penalty_weight=0.5, epochs=3
+    )
+    penalty, _ = autodiff.input_gradient_penalty(model, PENALTY_INPUTS, training=True)
+    assert result["penalty"] > 0 and np.isfinite(result["mse"])
+    assert float(penalty) == pytest.approx(
+        diagonal_jacobian_penalty(model, PENALTY_INPUTS, True), rel=1e-5
+    )
