@@ -120,6 +120,44 @@ def test_weights_file_round_trip_needs_a_built_model(tmp_path):
     np.testing.assert_allclose(_predict(fresh, X), _predict(model, X))
 
 
+def test_build_from_a_shape_creates_every_weight_and_load_weights_works(tmp_path):
+    """Keras 3 builds no sublayer for a custom build(): ours builds them, so build() suffices."""
+    model, X = _built_regressor()
+    path = tmp_path / "residual.weights.h5"
+    model.save_weights(path)
+    fresh = ResidualRegressor(1, n_neurons=8, block1_repeats=2)
+    fresh.build((None, 4))
+    assert len(fresh.weights) == 12
+    assert fresh.count_params() == model.count_params()
+    fresh.load_weights(path)
+    np.testing.assert_allclose(_predict(fresh, X), _predict(model, X))
+
+
+def test_block_build_builds_its_dense_layers():
+    block = ResidualBlock(n_layers=3, n_neurons=5)
+    block.build((None, 5))
+    assert len(block.trainable_weights) == 3 * 2
+    assert block.compute_output_shape((None, 5)) == (None, 5)
+
+
+def test_mixed_precision_reaches_the_sublayers():
+    model = ResidualRegressor(1, n_neurons=8, dtype="mixed_float16")
+    outputs = model(_inputs(3, 4))
+    assert keras.backend.standardize_dtype(outputs.dtype) == "float16"
+    assert {w.dtype for w in model.weights} == {"float32"}
+
+
+def test_clone_model_rebuilds_the_architecture_with_new_weights():
+    model, X = _built_regressor()
+    clone = keras.models.clone_model(model)
+    assert type(clone) is ResidualRegressor
+    assert clone.get_config() == model.get_config()
+    assert len(clone.weights) == len(model.weights)
+    assert not np.allclose(_predict(clone, X), _predict(model, X))
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(_predict(clone, X), _predict(model, X))
+
+
 @pytest.mark.parametrize(
     ("make", "argument"),
     [
