@@ -30,9 +30,10 @@ except ImportError as error:  # a Keras release moved its private harness
         "layer harness moved. Find run_layer_test in the new release and update this import."
     )
 
-# Per class: the constructor arguments a lesson uses, and what the harness should expect.
-# Expected weight counts are given, not inferred: inferred from a first call, they would hide a
-# build() that forgets sublayers (the harness then only compares build() with itself).
+# Per class: the constructor arguments a lesson uses, and what the harness should expect. The
+# weight counts are stated, not left to the harness (which would count them after a first call):
+# the table then says what each class must hold, and a wrong count fails even when build() and
+# call() agree with each other.
 HARNESS_ARGUMENTS = {
     "MyExponential": dict(
         init_kwargs={},

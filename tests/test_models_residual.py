@@ -191,3 +191,55 @@ def test_architecture_picture_follows_the_model(n_layers, repeats):
     assert texts.count("+") == 2
     expected = "applied once" if repeats == 1 else f"applied × {repeats}:"
     assert any(text.startswith(expected) for text in texts), texts
+
+
+class TestScaledResidualBlockCheck:
+    """Lesson 02's self-check: the solution passes, a block without build() fails that line."""
+
+    @staticmethod
+    def _block_class(with_build):
+        class ScaledResidualBlock(keras.layers.Layer):
+            def __init__(self, n_layers, n_neurons, initial_scale=0.1, **kwargs):
+                super().__init__(**kwargs)
+                self.n_layers, self.n_neurons = n_layers, n_neurons
+                self.initial_scale = initial_scale
+                self.hidden = [keras.layers.Dense(n_neurons) for _ in range(n_layers)]
+                self.scale = self.add_weight(
+                    name="scale", shape=(), initializer=keras.initializers.Constant(initial_scale)
+                )
+
+            if with_build:
+
+                def build(self, input_shape):
+                    for layer in self.hidden:
+                        layer.build(input_shape)
+
+            def call(self, inputs):
+                Z = inputs
+                for layer in self.hidden:
+                    Z = layer(Z)
+                return inputs + self.scale * Z
+
+            def get_config(self):
+                return {
+                    **super().get_config(),
+                    "n_layers": self.n_layers,
+                    "n_neurons": self.n_neurons,
+                    "initial_scale": self.initial_scale,
+                }
+
+        return keras.saving.register_keras_serializable(package="test_lesson02")(
+            ScaledResidualBlock
+        )
+
+    def test_the_solution_passes(self):
+        from helpers.checks import check_scaled_residual_block
+
+        assert check_scaled_residual_block(self._block_class(with_build=True)).passed
+
+    def test_without_build_only_the_build_line_fails(self):
+        from helpers.checks import check_scaled_residual_block
+
+        report = check_scaled_residual_block(self._block_class(with_build=False))
+        failed = [line for line in report.lines if not line.passed]
+        assert len(failed) == 1 and "build" in failed[0].description, str(report)
