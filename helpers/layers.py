@@ -19,9 +19,9 @@ import keras
 class MyExponential(keras.layers.Layer):
     """``exp(X)`` element by element: what a ``Lambda`` layer does, but as a class.
 
-    A ``Lambda`` layer stores its Python function as bytecode, which Keras 3 refuses to load
-    back without ``safe_mode=False``; a registered class is saved by name and loads safely. It
-    has no constructor arguments, so the inherited ``get_config`` is all it needs.
+    A ``Lambda`` layer wrapping a Python ``lambda`` stores it as bytecode, which Keras 3 refuses
+    to load back without ``safe_mode=False``; a registered class is saved by name and loads
+    safely. It has no constructor arguments, so the inherited ``get_config`` is all it needs.
     """
 
     def call(self, X):
