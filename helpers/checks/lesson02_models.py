@@ -1,44 +1,43 @@
-"""Lesson 02's self-check: a residual block with a learned scale."""
+"""Lesson 02's self-check: a residual block with a learned scale.
+
+The check is a ``check_...`` function (the learner's entry point: it lists the report's lines)
+over a small class with one method per checked property, so every property reads on its own.
+Keras and NumPy are imported inside the methods, so that importing ``helpers.checks`` does not
+load TensorFlow.
+"""
 
 from __future__ import annotations
 
 from helpers.checks.base import CheckReport
 
 
-def check_scaled_residual_block(block_class) -> CheckReport:
-    """Check a ``ScaledResidualBlock(n_layers, n_neurons, initial_scale)``: ``inputs + scale * Z``.
+class _ScaledResidualBlockProperties:
+    """What ``check_scaled_residual_block`` checks, each on a fresh ``block_class(2, 8, ...)``."""
 
-    ``scale`` must be one trainable scalar weight starting at ``initial_scale``, ``build`` must
-    build the Dense layers (so a shape alone creates every weight), and the class
-    must save and load like the lesson's: ``get_config`` plus registration, so that a model
-    holding it round-trips through a ``.keras`` file without ``custom_objects``. Each property
-    is checked on a fresh block, so one mistake fails its own lines only.
+    def __init__(self, block_class):
+        import numpy as np
 
-    Args:
-        block_class: the learner's class, built as ``block_class(2, 8, initial_scale=...)``.
-    """
-    # Imported here so that importing helpers.checks does not load TensorFlow.
-    import os
-    import tempfile
-    import warnings
+        self.block_class = block_class
+        self.inputs = np.random.default_rng(2).normal(size=(4, 8)).astype("float32")
 
-    import keras
-    import numpy as np
+    def built(self, initial_scale):
+        """A fresh block with ``initial_scale``, and its output on the inputs."""
+        import keras
 
-    inputs = np.random.default_rng(2).normal(size=(4, 8)).astype("float32")
+        block = self.block_class(2, 8, initial_scale=initial_scale)
+        return block, keras.ops.convert_to_numpy(block(self.inputs))
 
-    def built(initial_scale):
-        block = block_class(2, 8, initial_scale=initial_scale)
-        return block, keras.ops.convert_to_numpy(block(inputs))
-
+    @staticmethod
     def scalar_weights(block):
         return [weight for weight in block.trainable_weights if tuple(weight.shape) == ()]
 
-    def built_from_a_shape():
-        block = block_class(2, 8, initial_scale=0.5)
+    def built_from_a_shape(self):
+        import warnings
+
+        block = self.block_class(2, 8, initial_scale=0.5)
         with warnings.catch_warnings():
             # A layer without build() of its own warns that it may hold unbuilt sublayers:
-            # the line below reports that in a learner's words, the warning would repeat it.
+            # the report's line says that in a learner's words, the warning would repeat it.
             warnings.simplefilter("ignore", UserWarning)
             block.build((None, 8))
         n_weights = len(block.trainable_weights)
@@ -46,57 +45,84 @@ def check_scaled_residual_block(block_class) -> CheckReport:
             f"build((None, 8)) created {n_weights} of 5 weights: build the Dense layers in build()"
         )
 
-    def output_shape():
-        shape = built(0.5)[1].shape
-        return shape == inputs.shape, f"output shape {shape}, input shape {inputs.shape}"
+    def output_shape(self):
+        shape = self.built(0.5)[1].shape
+        return shape == self.inputs.shape, f"output shape {shape}, input shape {self.inputs.shape}"
 
-    def one_scale_weight():
-        block, _ = built(0.5)
-        scales = scalar_weights(block)
+    def one_scale_weight(self):
+        import keras
+
+        block, _ = self.built(0.5)
+        scales = self.scalar_weights(block)
         values = [float(keras.ops.convert_to_numpy(weight)) for weight in scales]
         n_weights = len(block.trainable_weights)
         if len(scales) != 1 or n_weights != 2 * 2 + 1:
             return False, f"{len(scales)} scalar weight(s) among {n_weights} trainable weights"
         return values == [0.5], f"the scale starts at {values[0]}"
 
-    def zero_scale_is_identity():
-        difference = np.abs(built(0.0)[1] - inputs).max()
+    def zero_scale_is_identity(self):
+        import numpy as np
+
+        difference = np.abs(self.built(0.0)[1] - self.inputs).max()
         return difference == 0, f"max |output - inputs| = {difference:.3g}"
 
-    def output_scales_with_the_weight():
-        block, outputs = built(0.5)
-        scales = scalar_weights(block)
+    def output_scales_with_the_weight(self):
+        import keras
+        import numpy as np
+
+        block, outputs = self.built(0.5)
+        scales = self.scalar_weights(block)
         if len(scales) != 1:
             return False, "create the scale weight first"
         scales[0].assign(1.0)
-        doubled = keras.ops.convert_to_numpy(block(inputs))
-        error = np.abs((doubled - inputs) - 2 * (outputs - inputs)).max()
+        doubled = keras.ops.convert_to_numpy(block(self.inputs))
+        error = np.abs((doubled - self.inputs) - 2 * (outputs - self.inputs)).max()
         return (
             error < 1e-5,
             f"scale 0.5 -> 1.0 changed output - inputs by a factor other than 2 ({error:.3g})",
         )
 
-    def config_round_trip():
+    def config_round_trip(self):
+        import keras
+
         # Without its own get_config, Keras 3 records the constructor's *default* values (or
         # refuses, for an argument without one): the lesson asks for an explicit one.
-        if block_class.get_config is keras.layers.Layer.get_config:
+        if self.block_class.get_config is keras.layers.Layer.get_config:
             return False, "define get_config() in the class"
-        config = block_class(3, 8, initial_scale=0.25).get_config()
+        config = self.block_class(3, 8, initial_scale=0.25).get_config()
         wanted = {"n_layers": 3, "n_neurons": 8, "initial_scale": 0.25}
         seen = {key: config.get(key) for key in wanted}
         if seen != wanted:
             return False, f"get_config() gives {seen}"
-        rebuilt = block_class.from_config(config).get_config()
+        rebuilt = self.block_class.from_config(config).get_config()
         return rebuilt == config, "from_config(get_config()) built a block with another config"
 
-    def keras_file_round_trip():
-        block = block_class(2, 8, initial_scale=0.5)
+    def keras_file_round_trip(self):
+        import keras
+        import numpy as np
+
+        block = self.block_class(2, 8, initial_scale=0.5)
         model = keras.Sequential([keras.Input(shape=(8,)), block])
-        scales = scalar_weights(block)
+        scales = self.scalar_weights(block)
         if len(scales) != 1:
             return False, "create the scale weight first"
         scales[0].assign(0.7)  # a trained value: loading must restore it, not re-initialize
-        expected = keras.ops.convert_to_numpy(model(inputs))
+        expected = keras.ops.convert_to_numpy(model(self.inputs))
+        loaded = self._saved_and_loaded(model)
+        if loaded is None:
+            return False, "load_model cannot find the class: register it"
+        difference = np.abs(keras.ops.convert_to_numpy(loaded(self.inputs)) - expected).max()
+        return difference < 1e-6, f"predictions differ after loading by {difference:.3g}"
+
+    @staticmethod
+    def _saved_and_loaded(model):
+        """``model`` through a ``.keras`` file, or None if its class is not registered."""
+        import os
+        import tempfile
+        import warnings
+
+        import keras
+
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, "scaled.keras")
             model.save(path)
@@ -106,33 +132,49 @@ def check_scaled_residual_block(block_class) -> CheckReport:
                     # layer without build() may hold unbuilt sublayers: true, and harmless
                     # here (the call that follows builds them), but noise in a learner's report.
                     warnings.simplefilter("ignore", UserWarning)
-                    loaded = keras.models.load_model(path)
+                    return keras.models.load_model(path)
             except TypeError as error:
                 if "Could not locate class" in str(error):
-                    return False, "load_model cannot find the class: register it"
+                    return None
                 raise
-        difference = np.abs(keras.ops.convert_to_numpy(loaded(inputs)) - expected).max()
-        return difference < 1e-6, f"predictions differ after loading by {difference:.3g}"
 
+
+def check_scaled_residual_block(block_class) -> CheckReport:
+    """Check a ``ScaledResidualBlock(n_layers, n_neurons, initial_scale)``: ``inputs + scale * Z``.
+
+    ``scale`` must be one trainable scalar weight starting at ``initial_scale``, ``build`` must
+    build the Dense layers (so a shape alone creates every weight), and the class must save and
+    load like the lesson's: ``get_config`` plus registration, so that a model
+    holding it round-trips through a ``.keras`` file without ``custom_objects``. Each property
+    is checked on a fresh block, so one mistake fails its own lines only.
+
+    Args:
+        block_class: the learner's class, built as ``block_class(2, 8, initial_scale=...)``.
+    """
+    checks = _ScaledResidualBlockProperties(block_class)
     report = CheckReport(f"Checking {getattr(block_class, '__name__', block_class)}")
-    report.check("the output has the input's shape (4, 8)", output_shape)
+    report.check("the output has the input's shape (4, 8)", checks.output_shape)
     report.check(
-        "build((None, 8)) alone creates every weight (Dense layers built)", built_from_a_shape
+        "build((None, 8)) alone creates every weight (Dense layers built)",
+        checks.built_from_a_shape,
     )
     report.check(
         "one trainable scalar weight besides the Dense layers', starting at initial_scale",
-        one_scale_weight,
+        checks.one_scale_weight,
     )
     report.check(
-        "with initial_scale=0.0 the block returns its inputs exactly", zero_scale_is_identity
+        "with initial_scale=0.0 the block returns its inputs exactly",
+        checks.zero_scale_is_identity,
     )
     report.check(
         "output = inputs + scale * Z (doubling scale doubles output - inputs)",
-        output_scales_with_the_weight,
+        checks.output_scales_with_the_weight,
     )
-    report.check("its own get_config() holds n_layers, n_neurons, initial_scale", config_round_trip)
+    report.check(
+        "its own get_config() holds n_layers, n_neurons, initial_scale", checks.config_round_trip
+    )
     report.check(
         "a model holding it round-trips through .keras with no custom_objects",
-        keras_file_round_trip,
+        checks.keras_file_round_trip,
     )
     return report
