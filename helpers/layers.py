@@ -19,9 +19,9 @@ import keras
 class MyExponential(keras.layers.Layer):
     """``exp(X)`` element by element: what a ``Lambda`` layer does, but as a class.
 
-    A ``Lambda`` layer stores its Python function as bytecode, which Keras 3 refuses to load
-    back without ``safe_mode=False``; a registered class is saved by name and loads safely. It
-    has no constructor arguments, so the inherited ``get_config`` is all it needs.
+    A ``Lambda`` layer wrapping a Python ``lambda`` stores it as bytecode, which Keras 3 refuses
+    to load back without ``safe_mode=False``; a registered class is saved by name and loads
+    safely. It has no constructor arguments, so the inherited ``get_config`` is all it needs.
     """
 
     def call(self, X):
@@ -33,8 +33,9 @@ class MyDense(keras.layers.Layer):
     """A fully connected layer by hand: ``activation(X @ kernel + bias)``.
 
     ``build`` creates the weights on the first call, once the size of the inputs is known, so
-    the constructor does not need it; ``get_config`` returns the constructor's arguments so a
-    saved model can be rebuilt.
+    the constructor does not need it; ``compute_output_shape`` tells Keras the output's shape
+    without running ``call`` (and so the right dtype under mixed precision); ``get_config``
+    returns the constructor's arguments so a saved model can be rebuilt.
     """
 
     def __init__(self, units, activation=None, **kwargs):
@@ -52,6 +53,9 @@ class MyDense(keras.layers.Layer):
 
     def call(self, X):
         return self.activation(X @ self.kernel + self.bias)
+
+    def compute_output_shape(self, batch_input_shape):
+        return (*batch_input_shape[:-1], self.units)
 
     def get_config(self):
         base_config = super().get_config()
@@ -83,7 +87,8 @@ class MyGaussianNoise(keras.layers.Layer):
     Keras passes ``training=True`` from ``fit`` and ``training=False`` from ``predict`` and
     ``evaluate``; a direct call without it (``training=None``) is inference too. The noise
     comes from ``keras.random`` with the layer's own ``SeedGenerator``: a seeded layer draws
-    the same sequence of noise on every run, and a new draw on every call.
+    the same sequence of noise on every run, and a new draw on every call. Like Keras' own
+    ``GaussianNoise`` it supports masking: a mask (padded time steps) passes through it.
     """
 
     def __init__(self, stddev, seed=None, **kwargs):
@@ -93,6 +98,7 @@ class MyGaussianNoise(keras.layers.Layer):
         self.stddev = stddev
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True  # the output's padded steps are the input's: keep the mask
 
     def call(self, X, training=None):
         if training:
@@ -137,6 +143,9 @@ class MyLayerNormalization(keras.layers.Layer):
         mean, variance = keras.ops.moments(X, axes=-1, keepdims=True)
         return self.alpha * (X - mean) / keras.ops.sqrt(variance + self.eps) + self.beta
 
+    def compute_output_shape(self, batch_input_shape):
+        return batch_input_shape
+
     def get_config(self):
         base_config = super().get_config()
         return {**base_config, "eps": self.eps}
@@ -158,6 +167,7 @@ class MyDropout(keras.layers.Layer):
         self.rate = rate
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True  # the output's padded steps are the input's: keep the mask
 
     def call(self, X, training=None):
         if training:

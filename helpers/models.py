@@ -26,7 +26,9 @@ class ResidualBlock(keras.layers.Layer):
     The Dense layers live in a plain Python list: Keras tracks lists (and dicts) of layers
     assigned to attributes, so their weights show up in ``block.weights`` and get trained and
     saved. The sum ``inputs + Z`` needs ``Z`` as wide as the inputs, so feed the block inputs
-    with ``n_neurons`` features.
+    with ``n_neurons`` features. ``build`` builds the Dense layers, so ``block.build(shape)``
+    alone creates every weight (Keras 3 does not build a layer's sublayers for it), and each
+    Dense layer gets the block's dtype policy, so mixed precision reaches them too.
     """
 
     def __init__(self, n_layers, n_neurons, **kwargs):
@@ -37,15 +39,29 @@ class ResidualBlock(keras.layers.Layer):
         self.n_layers = n_layers
         self.n_neurons = n_neurons
         self.hidden = [
-            keras.layers.Dense(n_neurons, activation="elu", kernel_initializer="he_normal")
+            keras.layers.Dense(
+                n_neurons,
+                activation="elu",
+                kernel_initializer="he_normal",
+                dtype=self.dtype_policy,
+            )
             for _ in range(n_layers)
         ]
+
+    def build(self, input_shape):
+        shape = input_shape
+        for layer in self.hidden:
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
 
     def call(self, inputs):
         Z = inputs
         for layer in self.hidden:
             Z = layer(Z)
         return inputs + Z
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
     def get_config(self):
         base_config = super().get_config()
@@ -60,6 +76,8 @@ class ResidualRegressor(keras.Model):
     repeating it makes the network deeper without adding a single parameter. The defaults are
     the book's (30 neurons, 2 layers per block, ``block1`` applied 1 + 3 times); the other
     arguments let the lesson's widget and exercises try other shapes of the same idea.
+    ``build`` builds every sublayer, so ``model.build((None, 10))`` creates all the weights:
+    ``summary()`` counts them and ``load_weights`` has somewhere to put them.
     """
 
     def __init__(
@@ -78,12 +96,24 @@ class ResidualRegressor(keras.Model):
         self.n_neurons = n_neurons
         self.n_layers_per_block = n_layers_per_block
         self.block1_repeats = block1_repeats
+        policy = self.dtype_policy  # each sublayer computes in the model's dtype
         self.hidden1 = keras.layers.Dense(
-            n_neurons, activation="elu", kernel_initializer="he_normal", name="hidden1"
+            n_neurons,
+            activation="elu",
+            kernel_initializer="he_normal",
+            dtype=policy,
+            name="hidden1",
         )
-        self.block1 = ResidualBlock(n_layers_per_block, n_neurons, name="block1")
-        self.block2 = ResidualBlock(n_layers_per_block, n_neurons, name="block2")
-        self.out = keras.layers.Dense(output_dim, name="output")
+        self.block1 = ResidualBlock(n_layers_per_block, n_neurons, name="block1", dtype=policy)
+        self.block2 = ResidualBlock(n_layers_per_block, n_neurons, name="block2", dtype=policy)
+        self.out = keras.layers.Dense(output_dim, name="output", dtype=policy)
+
+    def build(self, input_shape):
+        self.hidden1.build(input_shape)
+        shape = self.hidden1.compute_output_shape(input_shape)
+        self.block1.build(shape)
+        self.block2.build(shape)
+        self.out.build(shape)
 
     def call(self, inputs):
         Z = self.hidden1(inputs)
@@ -147,16 +177,18 @@ class ReconstructingRegressor(keras.Model):
         self.output_dim = output_dim
         self.reconstruction_weight = float(reconstruction_weight)
         self.hidden = [
-            keras.layers.Dense(30, activation="selu", kernel_initializer="lecun_normal")
+            keras.layers.Dense(
+                30, activation="selu", kernel_initializer="lecun_normal", dtype=self.dtype_policy
+            )
             for _ in range(5)
         ]
-        self.out = keras.layers.Dense(output_dim)
+        self.out = keras.layers.Dense(output_dim, dtype=self.dtype_policy)
         # A metric stored as an attribute is tracked: fit and evaluate report its result.
         self.reconstruction_error = keras.metrics.Mean(name="reconstruction_error")
 
     def build(self, batch_input_shape):
         # The reconstruction has one unit per input: their number is only known now.
-        self.reconstruct = keras.layers.Dense(batch_input_shape[-1])
+        self.reconstruct = keras.layers.Dense(batch_input_shape[-1], dtype=self.dtype_policy)
         # Keras 3: build() must create ALL the state, sublayers included, or load_model has
         # layers without weights to load the saved ones into.
         shape = batch_input_shape

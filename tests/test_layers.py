@@ -60,6 +60,9 @@ class TestMyDense:
         assert (clone.units, clone.activation.__name__, clone.name) == (7, "tanh", "hidden")
         assert MyDense(2).get_config()["activation"] == "linear"
 
+    def test_compute_output_shape_replaces_the_last_axis(self):
+        assert MyDense(4).compute_output_shape((None, 5, 3)) == (None, 5, 4)
+
 
 class TestMyMultiLayer:
     def test_returns_sum_and_product(self):
@@ -294,3 +297,26 @@ class TestDropoutCheck:
         assert "rate=1.0 was accepted" in text
         assert "get_config() returns no 'rate'" in text
         assert "6 of 8 checks failed" in text
+
+
+@pytest.mark.parametrize(
+    ("layer_class", "arguments"), [(MyDense, {"units": 3}), (MyLayerNormalization, {})]
+)
+def test_mixed_precision_symbolic_dtype_matches_the_eager_one(layer_class, arguments, batch):
+    """compute_output_shape lets Keras give a symbolic output the layer's compute dtype."""
+    layer = layer_class(**arguments, dtype="mixed_float16")
+    eager = layer(batch)
+    symbolic = layer(keras.Input(shape=(10,)))
+    assert keras.backend.standardize_dtype(eager.dtype) == "float16"
+    assert symbolic.dtype == "float16"
+
+
+@pytest.mark.parametrize("layer_class", [MyGaussianNoise, MyDropout])
+def test_noise_layers_keep_the_mask(layer_class):
+    layer = layer_class(0.1)
+    inputs = keras.Input(shape=(4,))
+    embedded = keras.layers.Embedding(10, 3, mask_zero=True)(inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a layer without masking support warns
+        outputs = layer(embedded)
+    assert outputs._keras_mask is not None

@@ -120,6 +120,44 @@ def test_weights_file_round_trip_needs_a_built_model(tmp_path):
     np.testing.assert_allclose(_predict(fresh, X), _predict(model, X))
 
 
+def test_build_from_a_shape_creates_every_weight_and_load_weights_works(tmp_path):
+    """Keras 3 builds no sublayer for a custom build(): ours builds them, so build() suffices."""
+    model, X = _built_regressor()
+    path = tmp_path / "residual.weights.h5"
+    model.save_weights(path)
+    fresh = ResidualRegressor(1, n_neurons=8, block1_repeats=2)
+    fresh.build((None, 4))
+    assert len(fresh.weights) == 12
+    assert fresh.count_params() == model.count_params()
+    fresh.load_weights(path)
+    np.testing.assert_allclose(_predict(fresh, X), _predict(model, X))
+
+
+def test_block_build_builds_its_dense_layers():
+    block = ResidualBlock(n_layers=3, n_neurons=5)
+    block.build((None, 5))
+    assert len(block.trainable_weights) == 3 * 2
+    assert block.compute_output_shape((None, 5)) == (None, 5)
+
+
+def test_mixed_precision_reaches_the_sublayers():
+    model = ResidualRegressor(1, n_neurons=8, dtype="mixed_float16")
+    outputs = model(_inputs(3, 4))
+    assert keras.backend.standardize_dtype(outputs.dtype) == "float16"
+    assert {w.dtype for w in model.weights} == {"float32"}
+
+
+def test_clone_model_rebuilds_the_architecture_with_new_weights():
+    model, X = _built_regressor()
+    clone = keras.models.clone_model(model)
+    assert type(clone) is ResidualRegressor
+    assert clone.get_config() == model.get_config()
+    assert len(clone.weights) == len(model.weights)
+    assert not np.allclose(_predict(clone, X), _predict(model, X))
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(_predict(clone, X), _predict(model, X))
+
+
 @pytest.mark.parametrize(
     ("make", "argument"),
     [
@@ -153,3 +191,55 @@ def test_architecture_picture_follows_the_model(n_layers, repeats):
     assert texts.count("+") == 2
     expected = "applied once" if repeats == 1 else f"applied × {repeats}:"
     assert any(text.startswith(expected) for text in texts), texts
+
+
+class TestScaledResidualBlockCheck:
+    """Lesson 02's self-check: the solution passes, a block without build() fails that line."""
+
+    @staticmethod
+    def _block_class(with_build):
+        class ScaledResidualBlock(keras.layers.Layer):
+            def __init__(self, n_layers, n_neurons, initial_scale=0.1, **kwargs):
+                super().__init__(**kwargs)
+                self.n_layers, self.n_neurons = n_layers, n_neurons
+                self.initial_scale = initial_scale
+                self.hidden = [keras.layers.Dense(n_neurons) for _ in range(n_layers)]
+                self.scale = self.add_weight(
+                    name="scale", shape=(), initializer=keras.initializers.Constant(initial_scale)
+                )
+
+            if with_build:
+
+                def build(self, input_shape):
+                    for layer in self.hidden:
+                        layer.build(input_shape)
+
+            def call(self, inputs):
+                Z = inputs
+                for layer in self.hidden:
+                    Z = layer(Z)
+                return inputs + self.scale * Z
+
+            def get_config(self):
+                return {
+                    **super().get_config(),
+                    "n_layers": self.n_layers,
+                    "n_neurons": self.n_neurons,
+                    "initial_scale": self.initial_scale,
+                }
+
+        return keras.saving.register_keras_serializable(package="test_lesson02")(
+            ScaledResidualBlock
+        )
+
+    def test_the_solution_passes(self):
+        from helpers.checks import check_scaled_residual_block
+
+        assert check_scaled_residual_block(self._block_class(with_build=True)).passed
+
+    def test_without_build_only_the_build_line_fails(self):
+        from helpers.checks import check_scaled_residual_block
+
+        report = check_scaled_residual_block(self._block_class(with_build=False))
+        failed = [line for line in report.lines if not line.passed]
+        assert len(failed) == 1 and "build" in failed[0].description, str(report)

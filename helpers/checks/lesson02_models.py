@@ -31,6 +31,20 @@ class _ScaledResidualBlockProperties:
     def scalar_weights(block):
         return [weight for weight in block.trainable_weights if tuple(weight.shape) == ()]
 
+    def built_from_a_shape(self):
+        import warnings
+
+        block = self.block_class(2, 8, initial_scale=0.5)
+        with warnings.catch_warnings():
+            # A layer without build() of its own warns that it may hold unbuilt sublayers:
+            # the report's line says that in a learner's words, the warning would repeat it.
+            warnings.simplefilter("ignore", UserWarning)
+            block.build((None, 8))
+        n_weights = len(block.trainable_weights)
+        return n_weights == 2 * 2 + 1, (
+            f"build((None, 8)) created {n_weights} of 5 weights: build the Dense layers in build()"
+        )
+
     def output_shape(self):
         shape = self.built(0.5)[1].shape
         return shape == self.inputs.shape, f"output shape {shape}, input shape {self.inputs.shape}"
@@ -71,8 +85,8 @@ class _ScaledResidualBlockProperties:
     def config_round_trip(self):
         import keras
 
-        # Keras 3 records plain constructor arguments by itself, but not reliably (a model
-        # holding custom layers gets NotImplementedError): the lesson asks for an explicit one.
+        # Without its own get_config, Keras 3 records the constructor's *default* values (or
+        # refuses, for an argument without one): the lesson asks for an explicit one.
         if self.block_class.get_config is keras.layers.Layer.get_config:
             return False, "define get_config() in the class"
         config = self.block_class(3, 8, initial_scale=0.25).get_config()
@@ -128,8 +142,9 @@ class _ScaledResidualBlockProperties:
 def check_scaled_residual_block(block_class) -> CheckReport:
     """Check a ``ScaledResidualBlock(n_layers, n_neurons, initial_scale)``: ``inputs + scale * Z``.
 
-    ``scale`` must be one trainable scalar weight starting at ``initial_scale``, and the class
-    must save and load like the lesson's: ``get_config`` plus registration, so that a model
+    ``scale`` must be one trainable scalar weight starting at ``initial_scale``, ``build`` must
+    build the Dense layers (so a shape alone creates every weight), and the class must save and
+    load like the lesson's: ``get_config`` plus registration, so that a model
     holding it round-trips through a ``.keras`` file without ``custom_objects``. Each property
     is checked on a fresh block, so one mistake fails its own lines only.
 
@@ -139,6 +154,10 @@ def check_scaled_residual_block(block_class) -> CheckReport:
     checks = _ScaledResidualBlockProperties(block_class)
     report = CheckReport(f"Checking {getattr(block_class, '__name__', block_class)}")
     report.check("the output has the input's shape (4, 8)", checks.output_shape)
+    report.check(
+        "build((None, 8)) alone creates every weight (Dense layers built)",
+        checks.built_from_a_shape,
+    )
     report.check(
         "one trainable scalar weight besides the Dense layers', starting at initial_scale",
         checks.one_scale_weight,
