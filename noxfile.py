@@ -59,7 +59,7 @@ def _versions(session: nox.Session, names) -> dict[str, str]:
         "    try:\n        found[name] = metadata.version(name)\n"
         "    except metadata.PackageNotFoundError:\n        pass\nprint(json.dumps(found))"
     )
-    output = session.run("python", "-c", code, *names, silent=True)
+    output = session.run("python", "-c", code, *names, silent=True, log=False)
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -69,6 +69,8 @@ def compat(session: nox.Session, stack: str) -> None:
     """Execute every lesson on one stack; fail on any error outside ``raises-exception`` cells."""
     # Lessons must import the helpers installed here, not a working copy on PYTHONPATH.
     session.env["PYTHONPATH"] = None
+    # ipykernel 6 starts debugpy, which warns on stdout about Python's frozen modules.
+    session.env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     tensorflow = _tensorflow_distribution()
     if stack == "colab":
         pins = {**COLAB_STACK}
@@ -77,10 +79,11 @@ def compat(session: nox.Session, stack: str) -> None:
         before = _versions(session, pins)
         # As Colab's first cell does: the package with its declared (loose) dependencies.
         session.install(".")
+        after = _versions(session, pins)
         replaced = {
-            name: f"{version} -> {after}"
+            name: f"{version} -> {after.get(name, 'removed')}"
             for name, version in before.items()
-            if (after := _versions(session, [name]).get(name)) != version
+            if after.get(name) != version
         }
         if replaced:
             session.error(f"installing helpers replaced Colab's preinstalled {replaced}")

@@ -79,6 +79,7 @@ class _ReadoutParser(html.parser.HTMLParser):
         self._bold = self._mono = 0
         self._colours: list[tuple[int, int, int] | None] = []
         self._table: list | None = None
+        self._in_cell = False
 
     def handle_starttag(self, tag, attrs):
         if tag in ("b", "strong", "th"):
@@ -90,12 +91,16 @@ class _ReadoutParser(html.parser.HTMLParser):
             self._colours.append(tuple(bytes.fromhex(match[1])) if match else None)
         if tag in ("br", "p", "div", "li", "table"):
             self._end_line()
+        if tag in ("tr", "td", "th"):
+            self._end_cell()  # closing tags are optional in HTML
         if tag == "table":
             self._table = []
         elif tag == "tr" and self._table is not None:
             self._table.append([])
-        elif tag in ("td", "th") and self._table is not None and self._table:
-            self._runs = []
+        elif tag in ("td", "th") and self._table is not None:
+            if not self._table:
+                self._table.append([])
+            self._runs, self._in_cell = [], True
 
     def handle_endtag(self, tag):
         if tag in ("b", "strong", "th"):
@@ -104,12 +109,10 @@ class _ReadoutParser(html.parser.HTMLParser):
             self._mono = max(0, self._mono - 1)
         if tag == "span" and self._colours:
             self._colours.pop()
-        if tag in ("td", "th") and self._table:
-            self._table[-1].append(self._runs)
-            self._runs = []
-        elif tag == "table" and self._table is not None:
-            self.blocks.append(("table", [row for row in self._table if row]))
-            self._table = None
+        if tag in ("td", "th"):
+            self._end_cell()
+        elif tag == "table":
+            self._end_table()
         elif tag in ("p", "div", "li"):
             self._end_line()
 
@@ -126,8 +129,22 @@ class _ReadoutParser(html.parser.HTMLParser):
         if self._table is None:
             self._runs = []
 
+    def _end_cell(self):
+        if self._in_cell and self._table:
+            self._table[-1].append(self._runs)
+            self._runs, self._in_cell = [], False
+
+    def _end_table(self):
+        self._end_cell()
+        if self._table is not None:
+            rows = [row for row in self._table if row]
+            if rows:
+                self.blocks.append(("table", rows))
+            self._table = None
+
     def close(self):
         super().close()
+        self._end_table()
         self._end_line()
 
 
@@ -192,9 +209,11 @@ class Picture:
                 used += run.font.getlength(piece.text)
         return [line for line in lines if line]
 
-    def text_lines(self, runs: list[Run], width: int = TEXT_WIDTH) -> PIL.Image.Image:
+    def text_lines(self, runs: list[Run], width: int = TEXT_WIDTH) -> PIL.Image.Image | None:
         self.texts.append("".join(run.text for run in runs).strip())
         lines = self._wrap(runs, width)
+        if not lines:
+            return None
         image = _blank(max(self._runs_width(line) for line in lines) + 2, LINE_HEIGHT * len(lines))
         draw = PIL.ImageDraw.Draw(image)
         for index, line in enumerate(lines):
@@ -261,10 +280,10 @@ class Picture:
             drawn = [self._box(label, index == widget.index) for index, label in enumerate(labels)]
             body = _stack(drawn, vertical=False, gap=1)
         elif isinstance(widget, widgets.Dropdown):
-            body = self._box(str(widget.label), arrow=True)
+            body = self._box(_selected_label(widget), arrow=True)
         elif isinstance(widget, widgets.SelectionSlider):
             last = max(1, len(widget.options) - 1)
-            body = self._slider((widget.index or 0) / last, str(widget.label))
+            body = self._slider((widget.index or 0) / last, _selected_label(widget))
         elif isinstance(widget, widgets.FloatLogSlider):
             exponent = math.log(widget.value, widget.base)
             fraction = (exponent - widget.min) / ((widget.max - widget.min) or 1)
@@ -320,6 +339,12 @@ def _formatted(value, readout_format: str) -> str:
         return format(value, readout_format)
     except (TypeError, ValueError):
         return str(value)
+
+
+def _selected_label(widget) -> str:
+    # Not ``widget.label``: ipywidgets 7.7 leaves it empty until the value first changes.
+    labels, index = widget._options_labels, widget.index
+    return "" if index is None else str(labels[index])
 
 
 def _escaped(label: widgets.Label) -> str:
