@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import sys
 
 import nox
@@ -72,6 +73,9 @@ def compat(session: nox.Session, stack: str) -> None:
     # ipykernel 6 starts debugpy, which warns on stdout about Python's frozen modules.
     session.env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     tensorflow = _tensorflow_distribution()
+    # pip builds the package in-tree (build/): start from no earlier build, so no file deleted
+    # from helpers/ since then can be shipped.
+    shutil.rmtree("build", ignore_errors=True)
     if stack == "colab":
         pins = {**COLAB_STACK}
         pins[tensorflow] = pins.pop("tensorflow")

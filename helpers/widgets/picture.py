@@ -34,7 +34,7 @@ import PIL.ImageFont
 FONT_SIZE = 13
 LINE_HEIGHT = 18
 TEXT_WIDTH = 640  # readout paragraphs wrap at this width, in pixels
-DESCRIPTION_WIDTH = 48  # controls' descriptions line up in a column this wide
+DESCRIPTION_WIDTH = 64  # controls' descriptions line up in a column this wide
 GAP = 6  # between stacked items, in pixels
 PALETTE_COLOURS = 128  # the stored PNG is quantized to this many colours: a third of the bytes
 INK, MUTED, ACCENT = (31, 35, 40), (101, 109, 118), (9, 105, 218)
