@@ -8,20 +8,39 @@ fresh kernel, writes it back in canonical form)::
 Canonical form means what ``nbformat`` writes (sorted keys, one-space indent), with no per-cell
 timing metadata and no stored widget state, so a re-run changes a file only where an output
 really changed.
+
+Add or refresh a lesson's Google Colab header (an "Open in Colab" badge on top, and a first code
+cell that installs ``helpers`` on Colab only), then re-execute the lesson::
+
+    python -m tests.notebook_tools --colab-header notebooks/01_custom_layers.ipynb
+    python -m tests.notebook_tools notebooks/01_custom_layers.ipynb
+
+Run every lesson top to bottom in this environment and report errors only, one line per lesson
+(what ``nox -s compat`` runs on Colab's stack and on the newest releases)::
+
+    python -m tests.notebook_tools --check STACK_NAME notebooks/*.ipynb
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import json
+import os
+import re
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# LESSONS_DIR points the notebook tests at another folder, e.g. re-executed copies of the lessons.
+LESSONS = Path(os.environ.get("LESSONS_DIR", ROOT / "notebooks"))
+NOTEBOOKS = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
 SAVE_MARKER = "# @save"
 
 
@@ -129,8 +148,190 @@ def helpers_definitions() -> dict[str, tuple[str, str]]:
     return found
 
 
-if __name__ == "__main__":
-    paths = [Path(arg) for arg in sys.argv[1:]] or NOTEBOOKS
-    for notebook_path in paths:
+# --- Google Colab -------------------------------------------------------------------------------
+
+COLAB_BADGE_ID, COLAB_SETUP_ID = "colab-badge", "colab-setup"
+COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+DEFAULT_BRANCH = "main"
+
+
+def repository_url() -> str:
+    """The repository's GitHub address: kept in one place, ``[project.urls]`` of pyproject.toml."""
+    import tomllib
+
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        return tomllib.load(file)["project"]["urls"]["Repository"].rstrip("/")
+
+
+def colab_url(path: Path) -> str:
+    """The address that opens lesson ``path`` (as committed on the default branch) in Colab."""
+    github_path = repository_url().removeprefix("https://github.com/")
+    return (
+        f"https://colab.research.google.com/github/{github_path}/blob/{DEFAULT_BRANCH}"
+        f"/notebooks/{path.name}"
+    )
+
+
+def colab_badge_source(path: Path) -> str:
+    return f"[![Open In Colab]({COLAB_BADGE_IMAGE})]({colab_url(path)})"
+
+
+def colab_setup_source() -> str:
+    """The first code cell: on Colab, pip-install this repository's ``helpers``; elsewhere nothing.
+
+    It prints nothing outside Colab, so nbval and the stored outputs do not see it. The package's
+    loose dependency ranges (pyproject.toml) are met by what Colab preinstalls, so pip adds
+    ``helpers`` without replacing TensorFlow, Keras, NumPy or ipywidgets, and no restart is needed.
+    """
+    return textwrap.dedent(
+        f"""\
+        # On Google Colab only: install this repository's `helpers` package, which the lessons
+        # import. Anywhere else (JupyterLab, Binder, a clone) it is installed already: no-op.
+        import sys
+
+        if "google.colab" in sys.modules:
+            import subprocess
+
+            REPOSITORY = "{repository_url()}"
+            pip = [sys.executable, "-m", "pip", "install", "--quiet", f"git+{{REPOSITORY}}"]
+            installed = subprocess.run(pip, capture_output=True, text=True)
+            if installed.returncode != 0:
+                reason = (installed.stderr.strip().splitlines() or ["pip failed"])[-1]
+                print(
+                    f"Could not install helpers from {{REPOSITORY}} ({{reason}}). Check that the "
+                    "runtime is online (Runtime > Restart session), then run this cell again.",
+                    file=sys.stderr,
+                )"""
+    )
+
+
+def add_colab_header(notebook: nbformat.NotebookNode, path: Path) -> nbformat.NotebookNode:
+    """Add or refresh the badge cell (first) and the setup cell (before the first code cell).
+
+    Idempotent: a header cell whose text is already current is kept as it is (outputs and
+    execution count included), so running this twice changes nothing.
+    """
+    existing = {cell.get("id"): cell for cell in notebook.cells}
+    wanted = {
+        COLAB_BADGE_ID: nbformat.v4.new_markdown_cell(colab_badge_source(path)),
+        COLAB_SETUP_ID: nbformat.v4.new_code_cell(colab_setup_source()),
+    }
+    for cell_id, cell in wanted.items():
+        cell.id = cell_id
+        old = existing.get(cell_id)
+        if old is not None and old.cell_type == cell.cell_type and old.source == cell.source:
+            wanted[cell_id] = old
+    cells = [cell for cell in notebook.cells if cell.get("id") not in wanted]
+    first_code = next((i for i, cell in enumerate(cells) if cell.cell_type == "code"), len(cells))
+    cells.insert(first_code, wanted[COLAB_SETUP_ID])
+    notebook.cells = [wanted[COLAB_BADGE_ID], *cells]
+    return notebook
+
+
+def write_colab_header(path: Path) -> None:
+    notebook = add_colab_header(read(path), path)
+    nbformat.write(canonicalize(notebook), path)
+
+
+# --- The compatibility run -----------------------------------------------------------------------
+
+
+def check_lesson(path: Path, timeout: int = 600) -> tuple[str | None, str]:
+    """Run a copy of lesson ``path`` top to bottom in a fresh kernel of *this* interpreter.
+
+    Returns ``(error, pictures)``: the first error outside the cells tagged ``raises-exception``
+    (``None`` if there is none) and how many widget outputs carry their static picture, as
+    ``"pictured/widgets"`` (a picture that fails leaves a warning, not an error). The copy runs
+    in a temporary folder, so whatever the lesson saves lands there, not in the repository.
+    """
+    import shutil
+
+    from nbclient.exceptions import CellExecutionError
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / path.name
+        shutil.copy(path, copy)
+        notebook = read(copy)
+        try:
+            # The kernel's own log lines would interleave with the report (cell outputs come
+            # through the kernel's messages, not these streams).
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+            notebook_client(notebook, copy, timeout).execute(**quiet)
+        except CellExecutionError as error:
+            plain = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # tracebacks come coloured
+            lines = [line for line in plain.splitlines() if line.strip()]
+            error_line = next(
+                (line for line in reversed(lines) if re.match(r"\w+(Error|Exception)\b", line)),
+                lines[-1] if lines else "cell failed",
+            )
+            return error_line, ""
+    views = [
+        output.get("data", {})
+        for cell in code_cells(notebook)
+        for output in cell.outputs
+        if WIDGET_VIEW in output.get("data", {})
+    ]
+    return None, f"{sum('image/png' in data for data in views)}/{len(views)}"
+
+
+def _use_this_interpreter_for_kernels() -> None:
+    """Point the ``python3`` kernel at this interpreter, whatever kernel specs exist elsewhere."""
+    folder = Path(tempfile.mkdtemp()) / "kernels" / "python3"
+    folder.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec))
+    os.environ["JUPYTER_PATH"] = str(folder.parent.parent)
+
+
+def stack_versions() -> str:
+    from importlib import metadata
+
+    names = ("tensorflow", "tensorflow-cpu", "keras", "keras-nightly", "ipywidgets", "ipykernel")
+    names += ("IPython", "numpy", "matplotlib", "scikit-learn")
+    found = []
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found.append(f"{name} {metadata.version(name)}")
+    return f"Python {sys.version.split()[0]}, " + ", ".join(found)
+
+
+def check_lessons(stack: str, paths: list[Path]) -> int:
+    """Print one line per lesson (``stack  lesson  ok|FAILED ...``); return the failure count."""
+    _use_this_interpreter_for_kernels()
+    print(f"{stack}: {stack_versions()}", flush=True)
+    failures = 0
+    for path in paths:
+        start = time.perf_counter()
+        error, pictures = check_lesson(path.resolve())
+        seconds = time.perf_counter() - start
+        verdict = f"FAILED {error}" if error else f"ok, widgets with their picture: {pictures}"
+        print(f"{stack:8} {path.name:48} {verdict} ({seconds:.0f} s)", flush=True)
+        failures += error is not None
+    return failures
+
+
+def main(arguments: list[str]) -> int:
+    if arguments[:1] == ["--colab-header"]:
+        for path in [Path(arg) for arg in arguments[1:]] or NOTEBOOKS:
+            write_colab_header(path.resolve())
+            print(f"Colab header current in {path}")
+        return 0
+    if arguments[:1] == ["--check"]:
+        if len(arguments) < 2:
+            print("usage: --check STACK_NAME [notebooks...]", file=sys.stderr)
+            return 2
+        return (
+            1 if check_lessons(arguments[1], [Path(a) for a in arguments[2:]] or NOTEBOOKS) else 0
+        )
+    for notebook_path in [Path(arg) for arg in arguments] or NOTEBOOKS:
         print(f"executing {notebook_path} ...", flush=True)
         execute(notebook_path.resolve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -11,7 +11,15 @@ import re
 import nbformat
 import pytest
 
-from tests.notebook_tools import NOTEBOOKS, canonicalize, code_cells, read, tags
+from tests.notebook_tools import (
+    COLAB_SETUP_ID,
+    NOTEBOOKS,
+    canonicalize,
+    code_cells,
+    colab_setup_source,
+    read,
+    tags,
+)
 
 IDS = [path.name for path in NOTEBOOKS]
 
@@ -60,10 +68,19 @@ def test_no_author_machine_or_log_noise_in_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_lesson_starts_by_importing_helpers(path):
-    first = code_cells(read(path))[0].source
+    cells = code_cells(read(path))
+    if cells[0].get("id") == COLAB_SETUP_ID:
+        # The Colab install cell may come first: it imports only `sys` (and, on Colab,
+        # `subprocess`), never TensorFlow, and it must be exactly the generated one.
+        assert cells[0].source == colab_setup_source(), (
+            f"{path.name}: stale Colab cell; run python -m tests.notebook_tools --colab-header"
+        )
+        cells = cells[1:]
+    first = cells[0].source
     statements = [line for line in first.splitlines() if line.strip() and not line.startswith("#")]
     assert re.match(r"(import|from) helpers\b", statements[0]), (
-        "the first statement must import helpers: it quiets TensorFlow before its import"
+        "the first statement (after the Colab install cell) must import helpers: "
+        "it quiets TensorFlow before its import"
     )
 
 

@@ -13,8 +13,11 @@ building a new figure on every slider move, which is what keeps a widget's answe
 
 from __future__ import annotations
 
+from helpers.widgets.picture import widget_picture
+
 import html
 import io
+import warnings
 from dataclasses import dataclass, field
 
 import ipywidgets as widgets
@@ -48,8 +51,46 @@ class LessonWidget:
                 handle.add_class(f"{prefix}-{name}")
 
     def _repr_mimebundle_(self, **kwargs):
-        # Displaying the handle displays the widget, so a lesson cell can end with it.
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The live widget's view *and* a PNG picture of its current state, in one output.
+
+        Displaying the handle displays the widget, so a lesson cell can end with it. Front ends
+        with a kernel (JupyterLab, Colab, VS Code) rank the widget view first and show the live
+        widget; pages without one (GitHub, nbviewer, nbconvert) show the picture instead of the
+        widget's repr, the way ipympl's canvas does. A picture that cannot be drawn costs the
+        picture only: the live widget is still displayed, with a one-line warning.
+        """
+        bundle = widget_view_bundle(self.widget, **kwargs)
+        try:
+            bundle["image/png"] = widget_picture(self.widget)
+        except Exception as error:  # a picture is never worth losing the live widget
+            warnings.warn(
+                f"no static picture of this widget ({type(error).__name__}: {error}); "
+                "the live widget still works",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return bundle
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def widget_view_bundle(widget: widgets.Widget, **kwargs) -> dict:
+    """The MIME bundle that shows ``widget`` live, under ipywidgets 8 and 7 alike.
+
+    ipywidgets 8 returns it from ``_repr_mimebundle_``. ipywidgets 7 (Google Colab's) has no such
+    method: it publishes the very same bundle from ``_ipython_display_``, which IPython calls
+    *instead of* any other repr, so an object wrapping a widget must build the bundle itself.
+    """
+    own = getattr(widget, "_repr_mimebundle_", None)
+    if own is not None:
+        return dict(own(**kwargs))
+    plaintext = repr(widget)
+    bundle = {"text/plain": plaintext[:110] + "…" if len(plaintext) > 110 else plaintext}
+    if widget._view_name is not None:
+        bundle[WIDGET_VIEW] = {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
+        widget._handle_displayed(**kwargs)  # what ipywidgets 7 does after displaying a view
+    return bundle
 
 
 class FigurePanel:
