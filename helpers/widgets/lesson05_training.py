@@ -80,6 +80,7 @@ class TrainingLoopExplorer:
                 step=0.25,
                 description="learning rate",
                 readout_format=".1e",
+                style={"description_width": "initial"},
             ),
             "batch_size": widgets.SelectionSlider(
                 options=list(BATCH_SIZE_CHOICES), value=batch_size, description="batch size"
@@ -110,7 +111,8 @@ class TrainingLoopExplorer:
         (self._previous_line,) = axes.plot([], [], color="0.7", lw=1, label="previous run")
         (self._line,) = axes.plot([], [], color="C0", lw=1.5, label="this run")
         axes.legend(loc="upper right", fontsize="small")
-        axes.set_title("Press Train", fontsize="medium")
+        axes.set(xlim=(0, max(TRAIN_STEP_CHOICES) + 1), ylim=(0.3, 30))
+        axes.set_title("Press Train to see the loss of each step", fontsize="medium")
         panel.redraw(full=True)
         return panel
 
