@@ -89,7 +89,7 @@ class TestTrainingLoopExplorer:
         np.testing.assert_allclose(fresh.train(), first, rtol=1e-6)
 
     def test_a_diverging_run_shows_a_message(self, explorer):
-        train(explorer, optimizer="SGD", learning_rate=1.0, steps=25)
+        train(explorer, optimizer="SGD", learning_rate=1.0, steps=30)
         message = explorer.readouts["message"].value
         assert "diverged" in message and "lower the learning rate" in message
 
@@ -119,7 +119,7 @@ class TestTrainingLoopExplorer:
         assert statistics.median(timings) < 0.05, timings
 
     def test_train_answers_within_two_seconds(self, explorer):
-        train(explorer, mode="function", steps=100)  # traced once, like a learner's 2nd press
+        train(explorer, mode="function", steps=50)  # traced once, like a learner's 2nd press
         start = time.perf_counter()
         explorer.controls["train"].click()
         assert time.perf_counter() - start < 2.0
