@@ -212,8 +212,10 @@ class TrainingLoopExplorer:
         )
 
     def _show_gradients(self, norms: dict[str, float]) -> None:
+        # Paths start with the model's name, numbered per session: show layer/variable only.
+        names = {path: html.escape(path.split("/", 1)[-1]) for path in norms}
         rows = "".join(
-            f"<tr><td>{html.escape(path)}</td><td><code>{norm:.3g}</code></td></tr>"
+            f"<tr><td>{names[path]}</td><td><code>{norm:.3g}</code></td></tr>"
             for path, norm in norms.items()
         )
         self.readouts["gradients"].value = f"<b>gradient norms, last step</b><table>{rows}</table>"
