@@ -14,14 +14,17 @@ from helpers.checks.lesson01_layers import check_dropout, check_layer_normalizat
 from helpers.checks.lesson02_models import check_scaled_residual_block
 from helpers.checks.lesson03_losses import check_activity_penalty
 from helpers.checks.lesson04_autodiff import check_central_difference, check_second_derivative
+from helpers.checks.lesson05_training import check_digits_training_loop, check_two_optimizer_step
 
 __all__ = [
     "CheckLine",
     "CheckReport",
     "check_activity_penalty",
     "check_central_difference",
+    "check_digits_training_loop",
     "check_dropout",
     "check_layer_normalization",
     "check_scaled_residual_block",
     "check_second_derivative",
+    "check_two_optimizer_step",
 ]

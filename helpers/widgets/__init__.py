@@ -27,8 +27,30 @@ from helpers.widgets.lesson04_autodiff import (
     make_gradient_cost_widget,
     make_gradient_explorer_widget,
 )
+from helpers.widgets.lesson05_training import (
+    BATCH_SIZE_CHOICES,
+    LEARNING_RATE_EXPONENT_RANGE,
+    OPTIMIZER_CHOICES,
+    TRACING_ARGUMENTS,
+    TRACING_OPTIONS,
+    TRAIN_STEP_CHOICES,
+    TracingExplorer,
+    TrainingLoopExplorer,
+    make_tracing_widget,
+    make_training_loop_widget,
+)
 
 __all__ = [
+    "BATCH_SIZE_CHOICES",
+    "LEARNING_RATE_EXPONENT_RANGE",
+    "OPTIMIZER_CHOICES",
+    "TRACING_ARGUMENTS",
+    "TRACING_OPTIONS",
+    "TRAIN_STEP_CHOICES",
+    "TracingExplorer",
+    "TrainingLoopExplorer",
+    "make_tracing_widget",
+    "make_training_loop_widget",
     "COST_WIDGET_SIZES",
     "EPS_EXPONENT_RANGE",
     "EXPLORER_DTYPES",

@@ -1,0 +1,170 @@
+"""Lesson 05's self-checks pass the solutions and fail, with reasons, each typical mistake."""
+
+from helpers.checks import check_digits_training_loop, check_two_optimizer_step
+from helpers.training import random_batch
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+
+def make_train_digits(*, with_regularization=True, last_batch_validation=False):
+    """A solution of exercise 1, or one with a chosen mistake."""
+
+    def train_digits(model, optimizer, train_data, valid_data, *, epochs, batch_size):
+        (X_train, y_train), (X_valid, y_valid) = train_data, valid_data
+        loss_fn = keras.losses.sparse_categorical_crossentropy
+        mean_loss = keras.metrics.Mean(name="loss")
+        accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+        @tf.function
+        def train_step(X_batch, y_batch):
+            with tf.GradientTape() as tape:
+                y_pred = model(X_batch, training=True)
+                loss = tf.add_n([tf.reduce_mean(loss_fn(y_batch, y_pred))] + model.losses)
+            gradients = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+            mean_loss.update_state(loss)
+            accuracy.update_state(y_batch, y_pred)
+
+        history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+        for _ in range(epochs):
+            for metric in (mean_loss, accuracy):
+                metric.reset_state()
+            for _ in range(len(X_train) // batch_size):
+                train_step(*random_batch(X_train, y_train, batch_size))
+            print("a progress bar the check must hide")
+            history["loss"].append(float(mean_loss.result()))
+            history["accuracy"].append(float(accuracy.result()))
+            X_eval, y_eval = (
+                (X_valid[-32:], y_valid[-32:]) if last_batch_validation else (X_valid, y_valid)
+            )
+            y_pred = model(X_eval)
+            val_loss = float(np.mean(loss_fn(y_eval, y_pred)))
+            if with_regularization:
+                val_loss += sum(float(loss) for loss in model.losses)
+            history["val_loss"].append(val_loss)
+            history["val_accuracy"].append(float(np.mean(np.argmax(y_pred, axis=-1) == y_eval)))
+        return history
+
+    return train_digits
+
+
+def failed_lines(report):
+    return [line.description for line in report.lines if not line.passed]
+
+
+class TestDigitsTrainingLoop:
+    def test_passes_a_solution_and_hides_its_output(self, capsys):
+        report = check_digits_training_loop(make_train_digits())
+        assert report.passed, str(report)
+        assert "progress bar" not in capsys.readouterr().out
+
+    def test_forgetting_model_losses_in_validation_fails_that_line(self):
+        report = check_digits_training_loop(make_train_digits(with_regularization=False))
+        assert failed_lines(report) == [
+            "val_loss is the trained model's loss on the validation set, model.losses included"
+        ]
+
+    def test_validating_on_part_of_the_data_fails(self):
+        report = check_digits_training_loop(make_train_digits(last_batch_validation=True))
+        assert not report.passed
+        assert any("val_" in line for line in failed_lines(report))
+
+    def test_the_stub_fails_every_line_with_a_reason(self):
+        def stub(model, optimizer, train_data, valid_data, *, epochs, batch_size):
+            return {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+
+        report = check_digits_training_loop(stub)
+        assert len(failed_lines(report)) == len(report.lines) == 5
+        assert all(line.detail for line in report.lines)
+
+    def test_a_raising_loop_is_reported_not_raised(self):
+        def broken(*args, **kwargs):
+            raise ValueError("shapes do not match")
+
+        report = check_digits_training_loop(broken)
+        assert not report.passed
+        assert "ValueError: shapes do not match" in str(report)
+
+
+def two_optimizer_step(model, lower_optimizer, upper_optimizer, X_batch, y_batch):
+    lower, upper = model.layers
+    with tf.GradientTape() as tape:
+        y_pred = model(X_batch, training=True)
+        main_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y_batch, y_pred))
+        loss = tf.add_n([main_loss] + model.losses)
+    n_lower = len(lower.trainable_variables)
+    gradients = tape.gradient(loss, lower.trainable_variables + upper.trainable_variables)
+    lower_optimizer.apply_gradients(
+        zip(gradients[:n_lower], lower.trainable_variables, strict=True)
+    )
+    upper_optimizer.apply_gradients(
+        zip(gradients[n_lower:], upper.trainable_variables, strict=True)
+    )
+    return loss
+
+
+class TestTwoOptimizerStep:
+    def test_passes_a_solution(self):
+        report = check_two_optimizer_step(two_optimizer_step)
+        assert report.passed, str(report)
+
+    def test_the_books_persistent_tape_passes_too(self):
+        def persistent(model, lower_optimizer, upper_optimizer, X_batch, y_batch):
+            with tf.GradientTape(persistent=True) as tape:
+                y_pred = model(X_batch, training=True)
+                loss = tf.add_n(
+                    [tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y_batch, y_pred))]
+                    + model.losses
+                )
+            for part, optimizer in zip(
+                model.layers, (lower_optimizer, upper_optimizer), strict=True
+            ):
+                gradients = tape.gradient(loss, part.trainable_variables)
+                optimizer.apply_gradients(zip(gradients, part.trainable_variables, strict=True))
+            del tape
+            return loss
+
+        assert check_two_optimizer_step(persistent).passed
+
+    def test_swapped_optimizers_fail_the_first_two_lines(self):
+        def swapped(model, lower_optimizer, upper_optimizer, X_batch, y_batch):
+            return two_optimizer_step(model, upper_optimizer, lower_optimizer, X_batch, y_batch)
+
+        failed = failed_lines(check_two_optimizer_step(swapped))
+        assert failed[:2] == [
+            "the lower optimizer updates the lower layers only",
+            "the upper optimizer updates the upper layers only",
+        ]
+
+    def test_forgetting_model_losses_fails_the_update_and_loss_lines(self):
+        def unregularized(model, lower_optimizer, upper_optimizer, X_batch, y_batch):
+            lower, upper = model.layers
+            with tf.GradientTape() as tape:
+                y_pred = model(X_batch, training=True)
+                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y_batch, y_pred))
+            n = len(lower.trainable_variables)
+            gradients = tape.gradient(loss, lower.trainable_variables + upper.trainable_variables)
+            lower_optimizer.apply_gradients(
+                zip(gradients[:n], lower.trainable_variables, strict=True)
+            )
+            upper_optimizer.apply_gradients(
+                zip(gradients[n:], upper.trainable_variables, strict=True)
+            )
+            return loss
+
+        assert failed_lines(check_two_optimizer_step(unregularized)) == [
+            "each update is its optimizer's step on the regularized loss's gradient",
+            "returns the loss, regularization included",
+        ]
+
+    @pytest.mark.parametrize("returned", [None, "text"])
+    def test_a_bad_return_value_fails_with_a_reason(self, returned):
+        def no_loss(*args):
+            two_optimizer_step(*args)
+            return returned
+
+        report = check_two_optimizer_step(no_loss)
+        assert failed_lines(report) == ["returns the loss, regularization included"]
