@@ -144,19 +144,9 @@ def time_control(control, changes: int = 30) -> dict:
 
 
 def builder_name(lesson_widget) -> str:
-    """The ``make_..._widget`` function that built a widget, read from its observers' names.
-
-    A builder wires its controls to closures defined inside it, whose ``__qualname__`` is
-    ``make_x_widget.<locals>.on_change``: that names the builder without parsing any notebook.
-    """
-    for control in lesson_widget.controls.values():
-        for handlers in getattr(control, "_trait_notifiers", {}).values():
-            for handler in handlers.get("change", []):
-                qualname = getattr(handler, "__qualname__", "")
-                outer = qualname.split(".<locals>", 1)[0]
-                if outer.startswith("make_") and ".<locals>" in qualname:
-                    return outer
-    return "unknown builder"
+    """The ``make_..._widget`` function that built a widget (``@lesson_widget_builder`` records
+    it on the widget), so each timing is reported under the builder a learner calls."""
+    return getattr(lesson_widget, "builder", "") or "unknown builder"
 
 
 def find_lesson_widgets(namespace: dict) -> list[tuple[str, object]]:

@@ -95,8 +95,10 @@ import ipywidgets as widgets
 import numpy as np
 
 from helpers.widgets import FigurePanel, LessonWidget
+from helpers.widgets.base import lesson_widget_builder
 
 
+@lesson_widget_builder
 def make_smoke_widget():
     """A slider that redraws a curve through FigurePanel: the path every lesson widget takes."""
     x = np.linspace(0.0, 2.0 * np.pi, 200)

@@ -71,7 +71,7 @@ def make_counting_widget(fail_at=None):
             raise ValueError("impossible value")
 
     slider.observe(on_change, "value")
-    return LessonWidget(slider, {"slider": slider}, {}), calls
+    return LessonWidget(slider, {"slider": slider}, {}, builder="make_counting_widget"), calls
 
 
 def test_time_control_runs_the_observer_once_per_change_and_restores_the_value():

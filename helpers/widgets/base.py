@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from helpers.widgets.picture import widget_picture
 
+import functools
 import html
 import io
 import warnings
@@ -37,11 +38,14 @@ class LessonWidget:
         widget: the top-level widget to display.
         controls: the inputs by name (sliders, toggles, dropdowns, buttons).
         readouts: the outputs by name (``HTML`` readouts, ``Image`` plots).
+        builder: the name of the ``make_..._widget`` function that built it, set by
+            :func:`lesson_widget_builder`: the benchmark reports each timing under it.
     """
 
     widget: widgets.Widget
     controls: dict[str, widgets.Widget] = field(default_factory=dict)
     readouts: dict[str, widgets.Widget] = field(default_factory=dict)
+    builder: str = ""
 
     def __post_init__(self):
         # CSS classes named after the handles let the browser test find each control and
@@ -70,6 +74,23 @@ class LessonWidget:
                 stacklevel=2,
             )
         return bundle
+
+
+def lesson_widget_builder(make):
+    """Mark ``make`` as a widget builder: the :class:`LessonWidget` it returns records its name.
+
+    The benchmark times every control of every live widget and reports each under the builder
+    that made it; recording the name here keeps that true however a builder wires its controls
+    (closures, a class's bound methods).
+    """
+
+    @functools.wraps(make)
+    def build(*args, **kwargs):
+        built = make(*args, **kwargs)
+        built.builder = make.__name__
+        return built
+
+    return build
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

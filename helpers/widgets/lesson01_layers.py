@@ -1,13 +1,12 @@
 """Lesson 01's widget: ``MyGaussianNoise`` in training and in inference.
 
 The widget is a small class whose methods name its parts; ``make_gaussian_noise_widget``
-validates, builds and wires it. The observers are lambdas defined in that function, so
-``benchmarks.in_kernel.builder_name`` still finds the builder's name in their qualified names.
+validates, builds and wires it.
 """
 
 from __future__ import annotations
 
-from helpers.widgets.base import FigurePanel, LessonWidget, message_html
+from helpers.widgets.base import FigurePanel, LessonWidget, lesson_widget_builder, message_html
 
 import ipywidgets as widgets
 
@@ -99,6 +98,7 @@ class _GaussianNoiseView:
         )
 
 
+@lesson_widget_builder
 def make_gaussian_noise_widget(
     stddev: float = 0.3, training: bool = True, seed: int = 42
 ) -> LessonWidget:

@@ -1,13 +1,12 @@
 """Lesson 02's widget: the ``ResidualRegressor``'s shape, size and trainability.
 
 The widget is a small class whose methods name its parts; ``make_residual_architecture_widget``
-validates, builds and wires it. The observers are lambdas defined in that function, so
-``benchmarks.in_kernel.builder_name`` still finds the builder's name in their qualified names.
+validates, builds and wires it.
 """
 
 from __future__ import annotations
 
-from helpers.widgets.base import LessonWidget, message_html
+from helpers.widgets.base import LessonWidget, lesson_widget_builder, message_html
 
 import html
 
@@ -209,6 +208,7 @@ class _ResidualArchitectureView:
         )
 
 
+@lesson_widget_builder
 def make_residual_architecture_widget(data=None, epochs: int = 20, seed: int = 42):
     """Sliders over a ``ResidualRegressor``'s shape: its size at once, its training on a click.
 

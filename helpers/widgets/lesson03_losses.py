@@ -1,13 +1,12 @@
 """Lesson 03's widget: the reconstruction weight against the validation error.
 
 The widget is a small class whose methods name its parts; ``make_reconstruction_weight_widget``
-validates, builds and wires it. The observer is a lambda defined in that function, so
-``benchmarks.in_kernel.builder_name`` still finds the builder's name in its qualified name.
+validates, builds and wires it.
 """
 
 from __future__ import annotations
 
-from helpers.widgets.base import FigurePanel, LessonWidget, message_html
+from helpers.widgets.base import FigurePanel, LessonWidget, lesson_widget_builder, message_html
 
 import html
 
@@ -123,6 +122,7 @@ class _ReconstructionWeightView:
         )
 
 
+@lesson_widget_builder
 def make_reconstruction_weight_widget(sweep=None, weight: float = 0.0) -> LessonWidget:
     """A slider over the reconstruction weights of a sweep, and what the trained models score.
 

@@ -2,15 +2,12 @@
 
 Each widget is a small class whose methods name its parts (controls, plot, updates, layout);
 the ``make_..._widget`` function validates the arguments, builds one, wires its controls and
-returns the :class:`LessonWidget`. The wiring stays in the ``make_..._widget`` function on
-purpose: ``benchmarks.in_kernel.builder_name`` tells which builder made a widget from its
-observers' qualified names (``make_..._widget.<locals>.<lambda>``), and a bound method of the
-class would hide that name from the benchmark's report.
+returns the :class:`LessonWidget`.
 """
 
 from __future__ import annotations
 
-from helpers.widgets.base import FigurePanel, LessonWidget, message_html
+from helpers.widgets.base import FigurePanel, LessonWidget, lesson_widget_builder, message_html
 
 import html
 
@@ -372,6 +369,7 @@ class _GradientExplorer:
         return LessonWidget(self.layout(), controls, readouts)
 
 
+@lesson_widget_builder
 def make_gradient_explorer_widget(
     function: str = "book", eps: float = 1e-6, scheme: str = "forward", dtype: str = "float64"
 ) -> LessonWidget:
@@ -390,8 +388,8 @@ def make_gradient_explorer_widget(
     """
     _validate_explorer_arguments(function, eps, scheme, dtype)
     explorer = _GradientExplorer(function, eps, scheme, dtype)
-    for control, handler in explorer.reactions():  # lambdas named after this builder: see top
-        control.observe(lambda change, handler=handler: handler(change), names="value")
+    for control, handler in explorer.reactions():
+        control.observe(handler, names="value")
     explorer.guarded(explorer.on_function)()
     return explorer.lesson_widget()
 
@@ -516,6 +514,7 @@ class _GradientCostView:
         )
 
 
+@lesson_widget_builder
 def make_gradient_cost_widget(
     n_values=COST_WIDGET_SIZES, *, costs=None, max_coordinates: int = 10, repeats: int = 3
 ) -> LessonWidget:
@@ -532,7 +531,6 @@ def make_gradient_cost_widget(
     """
     view = _GradientCostView(_measured_costs(n_values, costs, max_coordinates, repeats))
     view.panel.redraw(full=True)
-    # A lambda named after this builder, for the benchmark's report (see the module's top).
     view.slider.observe(lambda change: view.show(), names="value")
     view.show()
     return view.lesson_widget()

@@ -6,7 +6,7 @@ Both are small classes: the constructor builds the controls, named methods do on
 
 from __future__ import annotations
 
-from helpers.widgets.base import FigurePanel, LessonWidget, message_html
+from helpers.widgets.base import FigurePanel, LessonWidget, lesson_widget_builder, message_html
 
 import html
 import statistics
@@ -254,6 +254,7 @@ class TrainingLoopExplorer:
         return LessonWidget(box, self.controls, self.readouts)
 
 
+@lesson_widget_builder
 def make_training_loop_widget(**settings) -> LessonWidget:
     """Lesson 05's training-loop explorer (see :class:`TrainingLoopExplorer`)."""
     return TrainingLoopExplorer(**settings).lesson_widget()
@@ -385,6 +386,7 @@ class TracingExplorer:
         return LessonWidget(box, self.controls, self.readouts)
 
 
+@lesson_widget_builder
 def make_tracing_widget(**settings) -> LessonWidget:
     """Lesson 05's tracing explorer (see :class:`TracingExplorer`)."""
     return TracingExplorer(**settings).lesson_widget()
