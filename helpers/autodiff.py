@@ -137,8 +137,8 @@ def measure_gradient_cost(
 
     Why: the lesson's claim that finite differences cannot train a network is a claim about
     cost, and a measured one convinces. The loss is a Dense(1) layer on ``n_params - 1``
-    inputs (MSE on 8 fixed random rows). Every side runs the same kind of compiled
-    ``tf.function``, so the comparison measures the work and not Python overhead:
+    inputs (MSE on 8 fixed random rows). Every call runs a compiled ``tf.function``, so every
+    call pays the same dispatch overhead and the ratios count calls, not Python:
 
     - forward differences: one loss at ``theta``, then one per coordinate (``n + 1`` calls);
     - central differences: two losses per coordinate (``2n`` calls);
@@ -172,8 +172,9 @@ def measure_gradient_cost(
     _cost_model_tape_gradient(theta, inputs, targets)
     _cost_model_nudged_loss(theta, inputs, targets, 0, forward_eps)
 
-    # Each call of f is one call of the same compiled loss that forward_seconds times; the
-    # quotients are plain float arithmetic.
+    # Each call of f is one call of a compiled function that copies theta with one entry
+    # nudged, then computes the loss forward_seconds times: the copy makes it a little dearer
+    # (about 1.3 times, measured here), which the ratios include. Quotients are plain floats.
     def forward_differences():
         for i in coordinates:
             nudged = float(_cost_model_nudged_loss(theta, inputs, targets, i, forward_eps))
@@ -224,8 +225,9 @@ class FiniteDifferenceGradient(NamedTuple):
     calls: int
 
     def __repr__(self) -> str:
-        # str() of a NumPy value prints it the way the book does (36.000003007075065,
-        # 38.146973), without NumPy 2's ``np.float64(...)`` wrapping.
+        # str() of a NumPy value prints its shortest round-tripping digits, as Python prints
+        # the book's 36.000003007075065 (and float32's 38.146973), without NumPy 2's
+        # ``np.float64(...)`` wrapping.
         values = ", ".join(str(value) for value in self.gradient)
         return f"FiniteDifferenceGradient(gradient=[{values}], calls={self.calls})"
 
@@ -613,7 +615,7 @@ def _math_for(*values):
 
 
 def sine_exp_function(w1, w2):
-    """A transcendental example, sin(w1)·exp(w2): its derivatives of every order are non-zero."""
+    """A transcendental example, sin(w1)·exp(w2): at (1, 0.5) no derivative of any order is 0."""
     ops = _math_for(w1, w2)
     return ops.sin(w1) * ops.exp(w2)
 
@@ -678,9 +680,10 @@ def refuse_layers_that_mix_rows(model, training) -> None:
             raise ValueError(
                 f"model holds the BatchNormalization layer {layer.name!r}: with training=True it "
                 f"normalizes with the batch's statistics, so every output depends on every row "
-                f"and the gradient of the outputs' sum is not each example's gradient (it is "
-                f"about 0). Use training=False, freeze the layer (layer.trainable = False), or "
-                f"take the diagonal blocks of tape.jacobian(outputs, inputs)"
+                f"and the gradient of the outputs' sum is not each example's gradient (with only "
+                f"linear layers after it, it is about 0). Use training=False, freeze the layer "
+                f"(layer.trainable = False), or take the diagonal blocks of "
+                f"tape.jacobian(outputs, inputs)"
             )
 
 
@@ -692,10 +695,11 @@ def input_gradient_penalty(model, inputs, training=False):
     ``i``'s own gradient only when each output row depends on its own input row alone: true of
     Dense layers, activations, Dropout, and BatchNormalization at inference. A trainable
     BatchNormalization called with ``training=True`` normalizes with the batch's statistics,
-    which mixes the rows (its outputs even sum to a constant, so the sum's gradient is about
-    0): such a model is refused with a ValueError. With several outputs per example, the
-    penalty is the squared norm of each example's Jacobian (``tape.batch_jacobian``, which
-    makes the same row-by-row assumption), not the gradient of the outputs' sum.
+    which mixes the rows (its outputs even sum to a constant: with only linear layers after
+    it, the sum's gradient is about 0): such a model is refused with a ValueError. With
+    several outputs per example, the penalty is the squared norm of each example's Jacobian
+    (``tape.batch_jacobian``, which makes the same row-by-row assumption), not the gradient
+    of the outputs' sum.
     """
     refuse_layers_that_mix_rows(model, training)
     inputs = tf.convert_to_tensor(inputs)
@@ -720,7 +724,8 @@ def train_with_input_gradient_penalty(
     differentiate the penalty with respect to the weights: a second derivative, which costs
     a few more passes through the recorded operations per step (not one pass per weight).
     Models that mix the rows of a batch in training (BatchNormalization) are refused.
-    Returns the final training MSE and penalty as floats.
+    Returns the training MSE and penalty of the last step, as floats (measured before that
+    step's update, as any training loop reports them).
     """
     if not (np.isfinite(penalty_weight) and penalty_weight >= 0):
         raise ValueError(f"penalty_weight must be a finite number >= 0, got {penalty_weight!r}")

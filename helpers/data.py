@@ -27,9 +27,9 @@ def load_regression_data(seed: int = 42, test_size: float = 0.2, valid_size: flo
     """Load the diabetes data, split it, and standardize it with the training set's statistics.
 
     Why standardize the target too: its raw scale (25 to 346) would make losses in the
-    thousands; standardized, every loss reads against one baseline: predicting the training
-    mean scores exactly 1.0 on the training set and a little less on the others
-    (:func:`mean_predictor_mse` gives each split's score).
+    thousands; standardized, losses read against one yardstick: predicting the training
+    mean, whose MSE is exactly 1.0 on the training set and a little different on the others
+    (:func:`mean_predictor_mse` gives each split's).
 
     Args:
         seed: the random seed of the splits, so every run sees the same rows.

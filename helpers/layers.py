@@ -1,6 +1,7 @@
-"""Custom Keras layers, as lesson 01 (``notebooks/01_custom_layers.ipynb``) writes them.
+"""Custom Keras layers, as lesson 01 (``notebooks/01_custom_layers.ipynb``) writes them, and
+lesson 03's ``ActivityPenalty`` (the solution of its exercise).
 
-Each class here is written out, character for character, in a ``# @save`` cell of the lesson,
+Each class here is written out, character for character, in a ``# @save`` cell of its lesson,
 where it is taught; later lessons and the tests import it from here instead of copying it, and
 ``tests/test_notebook_sync.py`` fails if the two copies drift apart.
 
@@ -192,10 +193,10 @@ class ActivityPenalty(keras.layers.Layer):
 
     The solution of lesson 03's exercise. Put after a hidden layer, it pushes that layer's
     activations towards zero (an L1 "sparsity" penalty). ``activity_regularizer=L1(rate)``
-    adds ``rate * sum(|inputs|) / batch_size`` instead: summed over the units, not averaged,
-    so it is this penalty times the number of units. The loss comes from ``add_loss`` inside
-    a layer: the model holding the layer gathers it in ``model.losses``, and ``fit``
-    minimizes it with the compiled loss.
+    adds ``rate * sum(|inputs|) / batch_size`` instead: summed over each example's entries,
+    not averaged, so it is this penalty times the number of units (of entries per example,
+    beyond 2-D inputs). The loss comes from ``add_loss`` inside a layer: the model holding the
+    layer gathers it in ``model.losses``, and ``fit`` minimizes it with the compiled loss.
     """
 
     def __init__(self, rate=0.01, **kwargs):

@@ -337,7 +337,7 @@ def _train_stacked(parameters, model_weights, X, y, batches, learning_rate):
     """Adam on ``sum over models of (MSE + weight * reconstruction MSE)``, one step a batch.
 
     Adam is written out (a dozen lines) because tracing a Keras optimizer's update takes
-    seconds here, more than the rest of the sweep: about 1 s to trace this loop, 1.5 s to run it
+    seconds here, more than the rest of the sweep: about 2 s in all to trace and run this loop
     (24 models, 40 epochs, measured on 2 CPUs).
     """
     variables = [variable for pair in parameters for variable in pair]

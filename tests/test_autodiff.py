@@ -488,6 +488,34 @@ def test_batch_normalization_in_training_mixes_rows_and_is_refused():
         )
 
 
+def test_batch_normalization_before_a_nonlinearity_is_wrong_without_being_zero():
+    # The sum's gradient is about 0 only when linear layers alone follow the normalization;
+    # with a ReLU after it, it is neither 0 nor each example's value: refused all the same.
+    model = small_model(keras.layers.BatchNormalization(), keras.layers.ReLU())
+    with tf.GradientTape() as tape:
+        inputs = tf.constant(PENALTY_INPUTS)
+        tape.watch(inputs)
+        outputs = model(inputs, training=True)
+    sum_gradient = tape.gradient(outputs, inputs)
+    sum_penalty = float(tf.reduce_mean(tf.reduce_sum(tf.square(sum_gradient), axis=1)))
+    own_penalty = diagonal_jacobian_penalty(model, PENALTY_INPUTS, True)
+    assert sum_penalty > 1e-3 and sum_penalty != pytest.approx(own_penalty, rel=0.05)
+    with pytest.raises(ValueError, match="with only linear layers after it, it is about 0"):
+        autodiff.input_gradient_penalty(model, PENALTY_INPUTS, training=True)
+
+
+def test_training_reports_the_last_steps_mse_before_its_update():
+    model = small_model()
+    targets = np.ones((12, 1), np.float32)
+    before = float(np.mean((keras.ops.convert_to_numpy(model(PENALTY_INPUTS)) - targets) ** 2))
+    result = autodiff.train_with_input_gradient_penalty(
+        model, PENALTY_INPUTS, targets, learning_rate=0.1, epochs=1
+    )
+    after = float(np.mean((keras.ops.convert_to_numpy(model(PENALTY_INPUTS)) - targets) ** 2))
+    assert result["mse"] == pytest.approx(before, rel=1e-5)
+    assert after != pytest.approx(before, rel=1e-3)
+
+
 def test_training_with_several_outputs_runs_the_jacobian_penalty():
     model = small_model(outputs=2)
     result = autodiff.train_with_input_gradient_penalty(

@@ -209,3 +209,30 @@ def test_a_build_that_leaves_layers_unbuilt_loads_no_weights_and_says_nothing(tm
     with pytest.raises(ValueError, match="was never built"):
         unbuilt.load_own_variables({"0": np.zeros((30, 1)), "1": np.zeros(1)})
     unbuilt.load_own_variables({})  # the empty load: no error
+
+
+class CountingRegressor(ReconstructingRegressor):
+    """Counts the Python runs of ``call``: in ``fit`` each one is a trace of a step function."""
+
+    runs = 0
+
+    def call(self, inputs):
+        CountingRegressor.runs += 1
+        return super().call(inputs)
+
+
+@pytest.mark.parametrize(("build_optimizer", "traces"), [(True, 1), (False, 2)])
+def test_fit_traces_once_whatever_the_batch_size_if_the_optimizer_is_built(build_optimizer, traces):
+    # Lesson 03's speed choices: 282 rows in batches of 32 end with a batch of 26, yet one
+    # trace serves both (tf.data leaves the batch dimension open); an unbuilt Adam creates
+    # its variables in the first trace, and TensorFlow traces the step again.
+    keras.utils.set_random_seed(0)
+    model = CountingRegressor(1)
+    model.compile(loss="mse", optimizer="adam")
+    model.build(DATA.X_train.shape)
+    if build_optimizer:
+        model.optimizer.build(model.trainable_variables)
+    CountingRegressor.runs = 0
+    model.fit(DATA.X_train, DATA.y_train, epochs=1, batch_size=32, verbose=0)
+    assert len(DATA.X_train) % 32 != 0
+    assert CountingRegressor.runs == traces
