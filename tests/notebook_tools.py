@@ -315,19 +315,31 @@ def check_lessons(stack: str, paths: list[Path]) -> int:
 
 
 def main(arguments: list[str]) -> int:
-    if arguments[:1] == ["--colab-header"]:
-        for path in [Path(arg) for arg in arguments[1:]] or NOTEBOOKS:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.notebook_tools",
+        description="Re-execute lessons and store them canonically (the default), add their "
+        "Colab header, or check that they run on this environment's stack.",
+    )
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument(
+        "--colab-header", action="store_true", help="add or refresh the Colab badge and cell"
+    )
+    action.add_argument(
+        "--check", metavar="STACK", help="run each lesson, report errors only, one line each"
+    )
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every lesson")
+    options = parser.parse_args(arguments)
+    paths = options.notebooks or NOTEBOOKS
+    if options.colab_header:
+        for path in paths:
             write_colab_header(path.resolve())
             print(f"Colab header current in {path}")
         return 0
-    if arguments[:1] == ["--check"]:
-        if len(arguments) < 2:
-            print("usage: --check STACK_NAME [notebooks...]", file=sys.stderr)
-            return 2
-        return (
-            1 if check_lessons(arguments[1], [Path(a) for a in arguments[2:]] or NOTEBOOKS) else 0
-        )
-    for notebook_path in [Path(arg) for arg in arguments] or NOTEBOOKS:
+    if options.check:
+        return 1 if check_lessons(options.check, paths) else 0
+    for notebook_path in paths:
         print(f"executing {notebook_path} ...", flush=True)
         execute(notebook_path.resolve())
     return 0
