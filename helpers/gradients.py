@@ -20,10 +20,11 @@ module must not import ``helpers.autodiff`` at module level, or the two would im
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import keras
@@ -138,6 +139,24 @@ class MySoftplusDense(keras.layers.Layer):
 # --------------------------------------------------------------------------------------------
 # The gradient checker
 # --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def floatx(dtype: str) -> Iterator[None]:
+    """Build layers in ``dtype`` (``"float64"`` for a gradient check), then restore the default.
+
+    A layer's ``dtype="float64"`` argument does not reach the sublayers it creates (a
+    ``ResidualBlock``'s Dense layers stay float32); Keras' global default float type does.
+    """
+    if dtype not in ("float16", "float32", "float64"):
+        raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
+    previous = keras.config.floatx()
+    keras.config.set_floatx(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(previous)
+
 
 # torch.autograd.gradcheck's documented defaults: central differences with eps=1e-6, and an
 # analytical entry a passes against the numerical n when |a - n| <= atol + rtol * |n|.
@@ -276,8 +295,9 @@ def _validate_number(name: str, value, *, positive: bool) -> float:
     return value
 
 
-def _prepare_inputs(inputs) -> list:
-    """A list of float tensors and variables; one tensor or variable alone is wrapped."""
+def prepare_check_inputs(inputs) -> list:
+    """``inputs`` as :func:`gradient_check` uses them: a list of float tensors and variables
+    (one tensor or variable alone is wrapped); ``ValueError`` naming what is wrong."""
     if isinstance(inputs, tf.Variable | keras.Variable | tf.Tensor | np.ndarray):
         inputs = [inputs]
     if not isinstance(inputs, Sequence) or isinstance(inputs, str) or not inputs:
@@ -322,10 +342,13 @@ def _call(f: Callable, inputs: list) -> tf.Tensor:
     return output
 
 
-def _tape_jacobian(f: Callable, inputs: list) -> tuple[np.ndarray, list[np.ndarray]]:
-    """f's output and its Jacobian with respect to every input, one reverse pass per output
-    entry (the upstream gradient of each pass is one-hot, which is what catches a custom
-    gradient that ignores it)."""
+def tape_jacobian(f: Callable, inputs: list) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``f(*inputs)`` and its Jacobian with respect to every input (float64 NumPy arrays).
+
+    One reverse pass per output entry, each with a one-hot upstream gradient: that is what
+    catches a custom gradient that ignores its upstream gradient. ``inputs`` as prepared by
+    :func:`gradient_check`; public so a widget can cache this half of a check.
+    """
     sources = [_watchable(item) for item in inputs]
     ZERO = tf.UnconnectedGradients.ZERO  # an input f does not use has a zero Jacobian
     with tf.GradientTape(persistent=True) as tape:
@@ -361,7 +384,8 @@ def _nudged_outputs(f: Callable, inputs: list, index: int, position: tuple, step
     return np.asarray(_call(f, nudged), dtype=np.float64)
 
 
-def _central_difference_jacobian(f, inputs, eps, output_shape) -> tuple[list[np.ndarray], int]:
+def central_difference_jacobian(f, inputs, eps, output_shape) -> tuple[list[np.ndarray], int]:
+    """The numerical Jacobians (one per input) and the number of calls of ``f`` they took."""
     jacobians, calls = [], 0
     for index, item in enumerate(inputs):
         shape = tuple(item.shape)
@@ -403,13 +427,16 @@ def gradient_check(f, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3):
     rtol = _validate_number("rtol", rtol, positive=False)
     if not callable(f):
         raise ValueError(f"f must be a function of the inputs, got {f!r:.80}")
-    inputs = _prepare_inputs(inputs)
-    output, analytic = _tape_jacobian(f, inputs)
-    numerical, calls = _central_difference_jacobian(f, inputs, eps, output.shape)
-    return _compare(inputs, output, analytic, numerical, eps, atol, rtol, calls + 1)
+    inputs = prepare_check_inputs(inputs)
+    output, analytic = tape_jacobian(f, inputs)
+    numerical, calls = central_difference_jacobian(f, inputs, eps, output.shape)
+    return compare_jacobians(inputs, output, analytic, numerical, eps, atol, rtol, calls + 1)
 
 
-def _compare(inputs, output, analytic, numerical, eps, atol, rtol, calls) -> GradientCheckReport:
+def compare_jacobians(
+    inputs, output, analytic, numerical, eps, atol, rtol, calls
+) -> GradientCheckReport:
+    """Judge each entry by ``|a - n| <= atol + rtol * |n|`` and find the worst one."""
     names = [_input_name(item, index) for index, item in enumerate(inputs)]
     worst, worst_score, max_abs, max_rel, problems = None, -1.0, 0.0, 0.0, []
     for index, (a, n) in enumerate(zip(analytic, numerical, strict=True)):
