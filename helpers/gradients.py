@@ -89,7 +89,7 @@ def value_and_gradient(function: Callable, z: float, dtype: str = "float32") -> 
 
 
 @tf.custom_gradient
-def _softplus_forgetting_upstream(z):
+def softplus_forgetting_upstream(z):
     """Softplus whose gradient forgets the chain rule: the classic custom-gradient bug."""
 
     def softplus_gradient(upstream):
@@ -125,7 +125,7 @@ class MySoftplusDense(keras.layers.Layer):
     def call(self, X):
         Z = X @ self.kernel + self.bias
         if self.broken_gradient:
-            return _softplus_forgetting_upstream(Z)
+            return softplus_forgetting_upstream(Z)
         return my_better_softplus(Z)
 
     def compute_output_shape(self, batch_input_shape):
@@ -285,7 +285,8 @@ def _relative_error(analytic: np.ndarray, numerical: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(difference), np.nan, relative)
 
 
-def _validate_number(name: str, value, *, positive: bool) -> float:
+def validate_number(name: str, value, *, positive: bool) -> float:
+    """``value`` as a float if finite and > 0 (``positive``) or >= 0; else ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise ValueError(f"{name} must be a number, got {value!r}")
     value = float(value)
@@ -331,7 +332,8 @@ def _input_name(item, index: int) -> str:
     return f"inputs[{index}]"
 
 
-def _call(f: Callable, inputs: list) -> tf.Tensor:
+def call_checked(f: Callable, inputs: list) -> tf.Tensor:
+    """``f(*inputs)`` as a tensor; ``ValueError`` naming ``f`` if it is not one of floats."""
     output = f(*inputs)
     try:
         output = tf.convert_to_tensor(output)
@@ -354,7 +356,7 @@ def tape_jacobian(f: Callable, inputs: list) -> tuple[np.ndarray, list[np.ndarra
     with tf.GradientTape(persistent=True) as tape:
         for source in sources:
             tape.watch(source)
-        output = _call(f, inputs)
+        output = call_checked(f, inputs)
         entries = tf.unstack(tf.reshape(output, [-1])) if output.shape.rank else [output]
     rows = []
     for entry in entries:
@@ -377,11 +379,11 @@ def _nudged_outputs(f: Callable, inputs: list, index: int, position: tuple, step
     if isinstance(item, tf.Variable | keras.Variable):
         item.assign(moved)
         try:
-            return np.asarray(_call(f, inputs), dtype=np.float64)
+            return np.asarray(call_checked(f, inputs), dtype=np.float64)
         finally:
             item.assign(values)
     nudged = [*inputs[:index], tf.constant(moved, dtype=item.dtype), *inputs[index + 1 :]]
-    return np.asarray(_call(f, nudged), dtype=np.float64)
+    return np.asarray(call_checked(f, nudged), dtype=np.float64)
 
 
 def central_difference_jacobian(f, inputs, eps, output_shape) -> tuple[list[np.ndarray], int]:
@@ -412,7 +414,7 @@ def gradient_check(f, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3):
 
     Args:
         f: a function of the inputs returning a float tensor of any shape (the whole Jacobian is
-            checked). It must be deterministic: random noise in ``f`` is an error it reports.
+            checked). It must be deterministic: a second call that differs fails the check.
         inputs: tensors or ``tf.Variable``s (Keras weights too), or one of them; ``f`` receives
             them in order. For weights, ``f`` may ignore its arguments and call the layer.
         eps: the finite-difference step, finite and > 0.
@@ -422,15 +424,20 @@ def gradient_check(f, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3):
         A :class:`GradientCheckReport`. It does not raise on a mismatch, nor on ``nan``
         (reported as a failed line); it raises ``ValueError`` on bad arguments.
     """
-    eps = _validate_number("eps", eps, positive=True)
-    atol = _validate_number("atol", atol, positive=False)
-    rtol = _validate_number("rtol", rtol, positive=False)
+    eps = validate_number("eps", eps, positive=True)
+    atol = validate_number("atol", atol, positive=False)
+    rtol = validate_number("rtol", rtol, positive=False)
     if not callable(f):
         raise ValueError(f"f must be a function of the inputs, got {f!r:.80}")
     inputs = prepare_check_inputs(inputs)
     output, analytic = tape_jacobian(f, inputs)
     numerical, calls = central_difference_jacobian(f, inputs, eps, output.shape)
-    return compare_jacobians(inputs, output, analytic, numerical, eps, atol, rtol, calls + 1)
+    report = compare_jacobians(inputs, output, analytic, numerical, eps, atol, rtol, calls + 2)
+    again = call_checked(f, inputs).numpy()  # finite differences assume the same f each call
+    if not np.array_equal(again, output, equal_nan=True):
+        report.problems.append("f is not deterministic: two calls at the same inputs differ")
+        report.passed = False
+    return report
 
 
 def compare_jacobians(
