@@ -75,7 +75,7 @@ def my_better_softplus(z):
     return value, softplus_gradient
 
 
-def value_and_gradient(function: Callable, z: float, dtype: str = "float32") -> tuple[float, float]:
+def value_and_gradient(function, z, dtype="float32"):
     """``function(z)`` and its tape gradient at ``z``, as Python floats (``nan``, ``inf`` kept)."""
     z = tf.Variable(z, dtype=dtype)
     with tf.GradientTape() as tape:
@@ -143,19 +143,24 @@ class MySoftplusDense(keras.layers.Layer):
 
 @contextlib.contextmanager
 def floatx(dtype: str) -> Iterator[None]:
-    """Build layers in ``dtype`` (``"float64"`` for a gradient check), then restore the default.
+    """Build layers in ``dtype`` (``"float64"`` for a gradient check), then restore the defaults.
 
     A layer's ``dtype="float64"`` argument does not reach the sublayers it creates (a
-    ``ResidualBlock``'s Dense layers stay float32); Keras' global default float type does.
+    ``ResidualBlock``'s Dense layers stay float32), and a float32 layer silently casts float64
+    inputs to float32. The global dtype policy reaches them all; it is set here together with
+    ``floatx``, because Keras fixes the policy from ``floatx`` when the first layer is built, and
+    ``set_floatx`` alone no longer changes it after that.
     """
     if dtype not in ("float16", "float32", "float64"):
         raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
-    previous = keras.config.floatx()
+    previous_floatx, previous_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
     try:
         yield
     finally:
-        keras.config.set_floatx(previous)
+        keras.config.set_floatx(previous_floatx)
+        keras.config.set_dtype_policy(previous_policy)
 
 
 # torch.autograd.gradcheck's documented defaults: central differences with eps=1e-6, and an
@@ -233,8 +238,8 @@ class GradientCheckReport:
             f"inputs: {inputs}; output {tuple(self.output_shape)}",
             f"{entries} input entries, {self.calls} calls of f; {self.dtype}, eps={self.eps:g}, "
             f"atol={self.atol:g}, rtol={self.rtol:g}",
-            f"max |error| {_error(self.max_abs_error)}, "
-            f"max relative error {_error(self.max_rel_error)}",
+            f"max |error| {format_error(self.max_abs_error)}, "
+            f"max relative error {format_error(self.max_rel_error)}",
         ]
         if self.worst is not None and not self.passed:
             lines.append(f"worst entry: {self.worst.describe()}")
@@ -266,15 +271,17 @@ def _number(value: float) -> str:
     return "nan" if math.isnan(value) else f"{value:.3g}"
 
 
-def _error(value: float) -> str:
-    """An error as the lesson prints it: rounding-sized ones as a power of ten that bounds them."""
+def format_error(value: float, digits: int = 2) -> str:
+    """An error as the lesson prints it: one below 1e-3 as the power of ten that bounds it
+    ("< 1e-10"), since its digits are rounding and differ between machines; a larger one with
+    ``digits`` significant digits."""
     if math.isnan(value):
         return "nan"
     if value == 0:
         return "0"
     if value < 1e-3:
-        return f"< 1e{math.ceil(math.log10(value)) if value > 0 else 0}"
-    return f"{value:.2g}"
+        return f"< 1e{math.ceil(math.log10(value))}"
+    return f"{value:.{digits}g}"
 
 
 def _relative_error(analytic: np.ndarray, numerical: np.ndarray) -> np.ndarray:

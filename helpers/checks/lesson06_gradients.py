@@ -77,13 +77,14 @@ def check_hessian_vector_product(hessian_vector_product) -> CheckReport:
         return tf.reduce_sum(tf.sin(w)) * tf.reduce_sum(w**2)
 
     def full_hessian(f):
-        with tf.GradientTape() as outer:
+        with tf.GradientTape(persistent=True) as outer:
             outer.watch(x)
             with tf.GradientTape() as inner:
                 inner.watch(x)
                 y = f(x)
             gradient = inner.gradient(y, x)
-        return outer.jacobian(gradient, x).numpy()
+        # Without pfor: in eager mode pfor traces a new function per call, and says so.
+        return outer.jacobian(gradient, x, experimental_use_pfor=False).numpy()
 
     def matches(f, description):
         def condition():
