@@ -241,6 +241,12 @@ def _checked_layer(name: str, dtype: str) -> _CheckedLayer:
     return _CheckedLayer(name, dtype)
 
 
+@functools.lru_cache(maxsize=256)
+def _check_report(name: str, dtype: str, eps: float):
+    """The check of a layer at one eps: what the slider sweeps, so it is cached."""
+    return _checked_layer(name, dtype).check(eps)
+
+
 def _error_grid(report) -> tuple[np.ndarray, list[tuple[float, str]]]:
     """Every weight's worst relative error per entry, stacked as rows of one image (a bias is
     one row, a kernel one row per input), blocks separated by an empty (nan) row."""
@@ -262,7 +268,12 @@ def _error_grid(report) -> tuple[np.ndarray, list[tuple[float, str]]]:
 
 
 class GradientCheckExplorer:
-    """Choose a layer, a dtype and eps; see each weight entry's relative error as a heatmap."""
+    """Choose a layer, a dtype and eps; see each weight entry's relative error as a heatmap.
+
+    Each layer gets its own figure (its weights' shapes set the image's), drawn once and kept:
+    going back to a layer only updates the pixels. The ``plot`` readout is one ``Image`` that
+    shows the current layer's figure.
+    """
 
     def __init__(self, layer: str, dtype: str, eps: float):
         low, high = CHECK_EPS_EXPONENT_RANGE
@@ -272,50 +283,50 @@ class GradientCheckExplorer:
             value=eps, base=10, min=low, max=high, step=0.5, description="eps", readout_format=".0e"
         )
         self.summary = widgets.HTML()
-        self.panel = FigurePanel(width=6.5, height=3.6)
-        self.image = None
-        self.layer.observe(lambda _: self.update(new_layer=True), names="value")
-        self.dtype.observe(lambda _: self.update(), names="value")
-        self.eps.observe(lambda _: self.update(), names="value")
-        self.update(new_layer=True)
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(width="520px"))
+        self.figures: dict[str, tuple[FigurePanel, object]] = {}  # layer -> (panel, its image)
+        self.report = None
+        for control in (self.layer, self.dtype, self.eps):
+            control.observe(lambda _: self.update(), names="value")
+        self.update()
 
-    def update(self, new_layer: bool = False) -> None:
-        """Check the layer at the current settings and show it. Only a new layer redraws the
-        frame (its weights' shapes set the image's); dtype and eps only change the pixels."""
+    def update(self) -> None:
+        """Check the layer at the current settings (cached) and show the result."""
         try:
-            checked = _checked_layer(self.layer.value, self.dtype.value)
-            report = checked.check(self.eps.value)
+            report = _check_report(self.layer.value, self.dtype.value, self.eps.value)
         except Exception as error:  # a widget shows a problem, it does not raise
             self.summary.value = message_html(f"{type(error).__name__}: {error}", "error")
             return
         self.report = report
         grid, ticks = _error_grid(report)
-        if new_layer or self.image is None:
-            self._draw_frame(grid, ticks)
-        self.image.set_data(np.clip(grid, *_ERROR_COLOUR_RANGE))
+        panel, image = self._figure(self.layer.value, grid, ticks)
+        image.set_data(np.clip(grid, *_ERROR_COLOUR_RANGE))
         self.summary.value = self._summary_html(report)
-        self.panel.redraw(full=new_layer)
+        panel.redraw()
+        self.plot.value = panel.image.value
 
-    def _draw_frame(self, grid: np.ndarray, ticks) -> None:
-        from matplotlib.colors import LogNorm
+    def _figure(self, layer: str, grid: np.ndarray, ticks):
+        """The layer's figure: drawn on its first visit, reused after."""
+        if layer not in self.figures:
+            from matplotlib.colors import LogNorm
 
-        figure = self.panel.figure
-        figure.clear()
-        ax = figure.add_subplot()
-        self.panel.axes = ax
-        self.image = ax.imshow(
-            np.clip(grid, *_ERROR_COLOUR_RANGE),
-            norm=LogNorm(*_ERROR_COLOUR_RANGE),
-            cmap="viridis",
-            aspect="auto",
-            animated=True,
-        )
-        self.image.cmap.set_bad("white")
-        ax.set_yticks([position for position, _ in ticks], [label for _, label in ticks])
-        ax.set_xticks(range(grid.shape[1]))
-        ax.set_xlabel("column (output unit or feature)")
-        ax.set_title(f"Relative error per weight entry: {self.layer.value}", fontsize="medium")
-        figure.colorbar(self.image, ax=ax, label="|tape - finite diff.| / scale")
+            panel = FigurePanel(width=6.5, height=3.6)
+            ax = panel.axes
+            image = ax.imshow(
+                np.clip(grid, *_ERROR_COLOUR_RANGE),
+                norm=LogNorm(*_ERROR_COLOUR_RANGE),
+                cmap="viridis",
+                aspect="auto",
+                animated=True,
+            )
+            image.cmap.set_bad("white")
+            ax.set_yticks([position for position, _ in ticks], [label for _, label in ticks])
+            ax.set_xticks(range(grid.shape[1]))
+            ax.set_xlabel("column (output unit or feature)")
+            ax.set_title(f"Relative error per weight entry: {layer}", fontsize="medium")
+            panel.figure.colorbar(image, ax=ax, label="|tape - finite diff.| / scale")
+            self.figures[layer] = (panel, image)
+        return self.figures[layer]
 
     @staticmethod
     def _summary_html(report) -> str:
@@ -342,7 +353,8 @@ def make_gradient_check_widget(
 
     Speed: per layer and dtype, the layer is built and compiled and the tape's Jacobian is
     computed once (cached); an eps move only reruns the finite differences (2 compiled calls
-    per weight entry) and redraws the image.
+    per weight entry; each result is cached too) and redraws the image. A layer's figure is
+    drawn on its first visit only.
     """
     _check_choice("layer", layer, CHECK_LAYERS)
     _check_choice("dtype", dtype, GRADIENT_DTYPES)
@@ -356,11 +368,11 @@ def make_gradient_check_widget(
             widgets.HBox([explorer.layer, explorer.dtype]),
             explorer.eps,
             explorer.summary,
-            explorer.panel.image,
+            explorer.plot,
         ]
     )
     return LessonWidget(
         box,
         controls={"layer": explorer.layer, "dtype": explorer.dtype, "eps": explorer.eps},
-        readouts={"summary": explorer.summary, "plot": explorer.panel.image},
+        readouts={"summary": explorer.summary, "plot": explorer.plot},
     )
