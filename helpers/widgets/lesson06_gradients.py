@@ -213,7 +213,7 @@ class _CheckedLayer:
         # the finite differences call it twice per weight entry.
         compiled = tf.function(self._forward, autograph=False)
         self.forward = lambda *weights: compiled()
-        self.output, self.analytic = gradients.tape_jacobian(self._forward, self.weights)
+        self.output, self.analytic = gradients.tape_jacobian(self.forward, self.weights)
 
     def _forward(self, *weights):
         return self.layer(self.inputs)
@@ -308,6 +308,7 @@ class GradientCheckExplorer:
     def _figure(self, layer: str, grid: np.ndarray, ticks):
         """The layer's figure: drawn on its first visit, reused after."""
         if layer not in self.figures:
+            import matplotlib
             from matplotlib.colors import LogNorm
 
             panel = FigurePanel(width=6.5, height=3.6)
@@ -315,11 +316,10 @@ class GradientCheckExplorer:
             image = ax.imshow(
                 np.clip(grid, *_ERROR_COLOUR_RANGE),
                 norm=LogNorm(*_ERROR_COLOUR_RANGE),
-                cmap="viridis",
+                cmap=matplotlib.colormaps["viridis"].with_extremes(bad="white"),  # nan: a gap
                 aspect="auto",
                 animated=True,
             )
-            image.cmap.set_bad("white")
             ax.set_yticks([position for position, _ in ticks], [label for _, label in ticks])
             ax.set_xticks(range(grid.shape[1]))
             ax.set_xlabel("column (output unit or feature)")
