@@ -271,14 +271,20 @@ def _number(value: float) -> str:
     return "nan" if math.isnan(value) else f"{value:.3g}"
 
 
-def format_error(value: float, digits: int = 2) -> str:
-    """An error as the lesson prints it: one below 1e-3 as the power of ten that bounds it
-    ("< 1e-10"), since its digits are rounding and differ between machines; a larger one with
-    ``digits`` significant digits."""
+def format_error(value: float, digits: int = 2, floor: float = 1e-8) -> str:
+    """An error as the lesson prints it, stable from machine to machine.
+
+    Below 1e-3 an error is rounding, whose digits differ between machines (and between a
+    compiled and an eager run): it is shown as the power of ten that bounds it (``"< 1e-7"``),
+    and anything below ``floor`` as ``"< 1e-8"``. A larger error gets ``digits`` significant
+    digits.
+    """
     if math.isnan(value):
         return "nan"
     if value == 0:
         return "0"
+    if value < floor:
+        return f"< 1e{math.floor(math.log10(floor) + 0.5)}"
     if value < 1e-3:
         return f"< 1e{math.ceil(math.log10(value))}"
     return f"{value:.{digits}g}"

@@ -274,10 +274,18 @@ class TestGradientCheck:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [(0.0, "0"), (3.2e-11, "< 1e-10"), (1e-10, "< 1e-10"), (0.0123, "0.012"), (math.nan, "nan")],
+    [
+        (0.0, "0"),
+        (3.2e-11, "< 1e-8"),
+        (3.2e-7, "< 1e-6"),
+        (1e-5, "< 1e-5"),
+        (0.0123, "0.012"),
+        (math.nan, "nan"),
+    ],
 )
 def test_format_error(value, shown):
     assert format_error(value) == shown
+    assert format_error(3.2e-11, floor=1e-12) == "< 1e-10"
 
 
 # --- the layer with a (broken) custom gradient -----------------------------------------------
