@@ -11,8 +11,9 @@ lesson 06 (``notebooks/06_custom_gradients.ipynb``) teaches:
 - :func:`gradient_check`: the tape's whole Jacobian against central differences, returning a
   :class:`GradientCheckReport` instead of raising, so a notebook can show what went wrong;
 - :class:`MySoftplusDense`, a layer whose custom gradient can be deliberately broken, for the
-  checker to catch;
-- :func:`measure_jacobian_cost`: a full Jacobian by forward mode against reverse mode.
+  checker to catch.
+
+What a full Jacobian costs by forward and by reverse mode is in :mod:`helpers.jacobians`.
 
 ``helpers.autodiff`` re-exports the names the lesson's issue fixed (``helpers.autodiff.X``); this
 module must not import ``helpers.autodiff`` at module level, or the two would import each other.
@@ -22,8 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import statistics
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -195,8 +194,8 @@ class GradientCheckReport:
     ``analytic`` and ``numerical`` hold one Jacobian per input, shaped ``output.shape +
     input.shape`` as ``tape.jacobian`` returns it; :meth:`relative_errors` gives the error of
     each entry. It prints as a few lines of text and renders as coloured HTML in a notebook.
-    Errors below 1e-3 are shown as powers of ten ("< 1e-10"): at that size they are rounding,
-    whose digits differ between machines.
+    Errors below 1e-3 are shown as the power of ten that bounds them ("< 1e-7", at least
+    "< 1e-8"): at that size they are rounding, whose digits differ between machines.
     """
 
     passed: bool
@@ -458,43 +457,38 @@ def compare_jacobians(
 ) -> GradientCheckReport:
     """Judge each entry by ``|a - n| <= atol + rtol * |n|`` and find the worst one."""
     names = [_input_name(item, index) for index, item in enumerate(inputs)]
-    worst, worst_score, max_abs, max_rel, problems = None, -1.0, 0.0, 0.0, []
+    worst, worst_score, problems = None, -1.0, []
     for index, (a, n) in enumerate(zip(analytic, numerical, strict=True)):
+        problems += _non_finite_entries(names[index], a, n)
         if a.size == 0:
             continue
         difference = np.abs(a - n)
-        # How many tolerances off each entry is; nan (a nan anywhere) counts as the worst.
+        # How many tolerances off each entry is (1 is the limit); nan counts as the worst.
         with np.errstate(divide="ignore", invalid="ignore"):  # atol = 0 and n = 0: 0 / 0
             score = np.where(difference == 0, 0.0, difference / (atol + rtol * np.abs(n)))
-        score = np.where(np.isnan(difference), np.inf, score)
-        for label, values in (("the tape's", a), ("the finite differences'", n)):
-            bad = ~np.isfinite(values)
-            if bad.any():
-                position = np.unravel_index(np.argmax(bad), values.shape)
-                problems.append(
-                    f"{label} Jacobian for {names[index]} holds {int(bad.sum())} nan/inf "
-                    f"entries, the first at position {tuple(int(p) for p in position)}"
-                )
-        max_abs = max(max_abs, float(np.nanmax(difference, initial=0.0)))
-        max_rel = max(max_rel, float(np.nanmax(_relative_error(a, n), initial=0.0)))
-        flat_index = int(np.argmax(np.where(np.isnan(score), np.inf, score)))
+        score = np.where(np.isnan(score), np.inf, score)
+        flat_index = int(np.argmax(score))
         if score.flat[flat_index] > worst_score:
             worst_score = float(score.flat[flat_index])
             position = np.unravel_index(flat_index, a.shape)
-            n_out = output.ndim
+            output_axes = output.ndim
             worst = WorstEntry(
                 names[index],
                 index,
-                tuple(int(p) for p in position[n_out:]),
-                tuple(int(p) for p in position[:n_out]),
+                tuple(int(p) for p in position[output_axes:]),
+                tuple(int(p) for p in position[:output_axes]),
                 float(a[position]),
                 float(n[position]),
             )
-    passed = worst_score <= 1.0 and not problems
-    if any(np.isnan(np.abs(a - n)).any() for a, n in zip(analytic, numerical, strict=True)):
+    differences = [np.abs(a - n) for a, n in zip(analytic, numerical, strict=True)]
+    if any(np.isnan(difference).any() for difference in differences):
         max_abs = max_rel = math.nan
+    else:
+        max_abs = max((float(d.max(initial=0.0)) for d in differences), default=0.0)
+        relative = [_relative_error(a, n) for a, n in zip(analytic, numerical, strict=True)]
+        max_rel = max((float(r.max(initial=0.0)) for r in relative), default=0.0)
     return GradientCheckReport(
-        passed=bool(passed),
+        passed=bool(worst_score <= 1.0 and not problems),
         max_abs_error=max_abs,
         max_rel_error=max_rel,
         worst=worst,
@@ -512,104 +506,15 @@ def compare_jacobians(
     )
 
 
-# --------------------------------------------------------------------------------------------
-# What a full Jacobian costs: forward mode (one JVP per input) against reverse mode (one VJP
-# per output)
-# --------------------------------------------------------------------------------------------
-
-
-def many_to_one(x):
-    """n inputs -> 1 output: a scalar loss of a vector."""
-    return tf.reduce_sum(tf.sin(x) * x)
-
-
-def one_to_many(t, m):
-    """1 input -> m outputs: a curve sampled at m frequencies."""
-    frequencies = tf.range(1, m + 1, dtype=t.dtype)
-    return tf.sin(t * frequencies) * frequencies
-
-
-def forward_mode_jacobian(f, x) -> tf.Tensor:
-    """The Jacobian column by column: one ``ForwardAccumulator`` pass (a JVP) per input entry."""
-    n = int(tf.size(x))
-    columns = []
-    for i in range(n):
-        tangent = tf.reshape(tf.one_hot(i, n, dtype=x.dtype), x.shape)
-        with tf.autodiff.ForwardAccumulator(x, tangent) as accumulator:
-            y = f(x)
-        columns.append(tf.reshape(accumulator.jvp(y), [-1]))
-    return tf.stack(columns, axis=-1)
-
-
-def reverse_mode_jacobian(f, x) -> tf.Tensor:
-    """The Jacobian row by row: one backward pass (a VJP) per output entry."""
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        y = tf.reshape(f(x), [-1])
-        entries = tf.unstack(y)
-    rows = [tf.reshape(tape.gradient(entry, x), [-1]) for entry in entries]
-    del tape
-    return tf.stack(rows)
-
-
-@dataclass(frozen=True)
-class JacobianCost:
-    """Median seconds of one full Jacobian, each mode, for ``n`` inputs -> 1 output and for
-    1 input -> ``n`` outputs; ``passes`` is how many JVPs/VJPs each took (fixed by the mode)."""
-
-    n: int
-    forward_many_to_one: float
-    reverse_many_to_one: float
-    forward_one_to_many: float
-    reverse_one_to_many: float
-
-    @property
-    def passes(self) -> dict[str, int]:
-        return {
-            "forward_many_to_one": self.n,
-            "reverse_many_to_one": 1,
-            "forward_one_to_many": 1,
-            "reverse_one_to_many": self.n,
-        }
-
-
-def measure_jacobian_cost(sizes=(1, 4, 16, 32), repeats: int = 2) -> list[JacobianCost]:
-    """Time full Jacobians by both modes as the number of inputs (or outputs) grows.
-
-    Eager execution: each pass costs about the same fixed overhead, so the times grow with
-    the number of passes, which is the point. Each time is the median of ``repeats`` runs
-    after one warm-up run: in eager mode ``ForwardAccumulator`` traces a small function per op
-    and input shape on first use, a one-off cost that is not the mode's.
-    """
-    if not sizes or not all(isinstance(n, int) and 1 <= n <= 4096 for n in sizes):
-        raise ValueError(f"sizes must be whole numbers from 1 to 4096, got {sizes!r}")
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a whole number >= 1, got {repeats!r}")
-
-    def median_seconds(run):
-        run()  # the warm-up
-        timings = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            timings.append(time.perf_counter() - start)
-        return statistics.median(timings)
-
-    t = tf.constant([0.5])
-    rows = []
-    for n in sizes:
-        x = tf.linspace(-1.0, 1.0, n)
-
-        def curve(u, n=n):
-            return one_to_many(u, n)
-
-        rows.append(
-            JacobianCost(
-                n,
-                median_seconds(lambda x=x: forward_mode_jacobian(many_to_one, x)),
-                median_seconds(lambda x=x: reverse_mode_jacobian(many_to_one, x)),
-                median_seconds(lambda curve=curve: forward_mode_jacobian(curve, t)),
-                median_seconds(lambda curve=curve: reverse_mode_jacobian(curve, t)),
+def _non_finite_entries(name: str, analytic: np.ndarray, numerical: np.ndarray) -> list[str]:
+    """A report line for each Jacobian (tape, finite differences) holding ``nan`` or ``inf``."""
+    lines = []
+    for label, values in (("the tape's", analytic), ("the finite differences'", numerical)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            position = tuple(int(p) for p in np.unravel_index(np.argmax(bad), values.shape))
+            lines.append(
+                f"{label} Jacobian for {name} holds {int(bad.sum())} nan/inf entries, "
+                f"the first at position {position}"
             )
-        )
-    return rows
+    return lines

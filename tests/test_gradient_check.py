@@ -2,7 +2,7 @@
 forward against reverse mode, and the exercises' self-checks."""
 
 import helpers.autodiff
-from helpers import gradients
+from helpers import jacobians
 from helpers.checks import check_hessian_vector_product, check_safe_norm
 from helpers.gradients import (
     GradientCheckReport,
@@ -364,20 +364,20 @@ class TestJacobianModes:
         x = tf.constant([0.1, -0.7, 2.0])
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = gradients.one_to_many(x[:1], 4)
+            y = jacobians.one_to_many(x[:1], 4)
         for f, point in [
-            (gradients.many_to_one, x),
-            (lambda t: gradients.one_to_many(t, 4), x[:1]),
+            (jacobians.many_to_one, x),
+            (lambda t: jacobians.one_to_many(t, 4), x[:1]),
         ]:
             with tf.GradientTape() as tape:
                 tape.watch(point)
                 y = tf.reshape(f(point), [-1])
             expected = tape.jacobian(y, point)
-            np.testing.assert_allclose(gradients.forward_mode_jacobian(f, point), expected, 1e-6)
-            np.testing.assert_allclose(gradients.reverse_mode_jacobian(f, point), expected, 1e-6)
+            np.testing.assert_allclose(jacobians.forward_mode_jacobian(f, point), expected, 1e-6)
+            np.testing.assert_allclose(jacobians.reverse_mode_jacobian(f, point), expected, 1e-6)
 
     def test_measures_every_size_and_counts_passes(self):
-        rows = gradients.measure_jacobian_cost(sizes=(1, 3), repeats=1)
+        rows = jacobians.measure_jacobian_cost(sizes=(1, 3), repeats=1)
         assert [row.n for row in rows] == [1, 3]
         assert rows[1].passes == {
             "forward_many_to_one": 3,
@@ -392,7 +392,7 @@ class TestJacobianModes:
     )
     def test_bad_arguments_are_named(self, keyword, value):
         with pytest.raises(ValueError, match=keyword):
-            gradients.measure_jacobian_cost(**{keyword: value})
+            jacobians.measure_jacobian_cost(**{keyword: value})
 
 
 # --- the exercises' self-checks ----------------------------------------------------------------

@@ -83,9 +83,7 @@ class SoftplusExplorer:
         self.table = widgets.HTML()
         self.panel = FigurePanel(width=6.5, height=3.4)
         self._build_plot()
-        self.z.observe(lambda _: self.update(), names="value")
-        self.dtype.observe(lambda _: self.update(full=True), names="value")
-        self.update(full=True)
+        self.update(full=True)  # make_softplus_widget wires the controls to update()
 
     def _build_plot(self) -> None:
         ax = self.panel.axes
@@ -153,6 +151,15 @@ def make_softplus_widget(z: float = 100.0, dtype: str = "float32") -> LessonWidg
     _check_choice("z", z, SOFTPLUS_Z_VALUES)
     _check_choice("dtype", dtype, GRADIENT_DTYPES)
     explorer = SoftplusExplorer(z, dtype)
+
+    def on_z_change(change):
+        explorer.update()
+
+    def on_dtype_change(change):
+        explorer.update(full=True)  # new curves and axes title: a full redraw
+
+    explorer.z.observe(on_z_change, names="value")
+    explorer.dtype.observe(on_dtype_change, names="value")
     box = widgets.VBox(
         [widgets.HBox([explorer.z, explorer.dtype]), explorer.table, explorer.panel.image]
     )
@@ -288,9 +295,7 @@ class GradientCheckExplorer:
         self.plot = widgets.Image(format="png", layout=widgets.Layout(width="520px"))
         self.figures: dict[str, tuple[FigurePanel, object]] = {}  # layer -> (panel, its image)
         self.report = None
-        for control in (self.layer, self.dtype, self.eps):
-            control.observe(lambda _: self.update(), names="value")
-        self.update()
+        self.update()  # make_gradient_check_widget wires the controls to update()
 
     def update(self) -> None:
         """Check the layer at the current settings (cached) and show the result."""
@@ -374,6 +379,12 @@ def make_gradient_check_widget(
     if not is_number or not 10.0**low <= eps <= 10.0**high:
         raise ValueError(f"eps must be a number between 1e{low} and 1e{high}, got {eps!r}")
     explorer = GradientCheckExplorer(layer, dtype, eps)
+
+    def on_change(change):
+        explorer.update()
+
+    for control in (explorer.layer, explorer.dtype, explorer.eps):
+        control.observe(on_change, names="value")
     box = widgets.VBox(
         [
             widgets.HBox([explorer.layer, explorer.dtype]),
