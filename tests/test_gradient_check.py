@@ -461,3 +461,10 @@ class TestSelfChecks:
     def test_an_hvp_of_the_wrong_shape_is_explained(self):
         report = check_hessian_vector_product(lambda f, x, v: tf.zeros([2]))
         assert "shape" in report.lines[0].detail
+
+
+def test_the_lesson_saves_the_names_the_issue_fixes():
+    from tests.notebook_tools import ROOT, read, saved_definitions
+
+    saved = saved_definitions(read(ROOT / "notebooks" / "06_custom_gradients.ipynb"))
+    assert {"my_softplus", "my_better_softplus", "gradient_check", "MySoftplusDense"} <= set(saved)
