@@ -68,6 +68,12 @@ class TestSoftplusWidget:
         assert "true gradient (sigmoid): <code>0.5</code>" in softplus.readouts["table"].value
         softplus.controls["z"].value = 100.0
 
+    def test_the_true_gradient_is_shown_at_both_ends(self, softplus):
+        for z, shown in [(-1000.0, "0"), (-709.0, "1.2"), (1000.0, "1")]:
+            softplus.controls["z"].value = z
+            assert f"true gradient (sigmoid): <code>{shown}" in softplus.readouts["table"].value
+        softplus.controls["z"].value = 100.0
+
     def test_float64_moves_the_overflow_to_710(self, softplus):
         softplus.controls["dtype"].value = "float64"
         assert rows(softplus.readouts["table"].value)[0][1:] == ("100", "1")

@@ -79,7 +79,9 @@ class SoftplusExplorer:
         self.z = widgets.SelectionSlider(
             options=[(f"{v:g}", v) for v in SOFTPLUS_Z_VALUES], value=z, description="z"
         )
-        self.dtype = widgets.ToggleButtons(options=list(GRADIENT_DTYPES), value=dtype)
+        self.dtype = widgets.ToggleButtons(
+            options=list(GRADIENT_DTYPES), value=dtype, style={"button_width": "70px"}
+        )
         self.table = widgets.HTML()
         self.panel = FigurePanel(width=6.5, height=3.4)
         self._build_plot()
@@ -132,11 +134,12 @@ class SoftplusExplorer:
             f"<tr><td>{html.escape(label)}</td><td>{_plain(value)}</td><td>{_plain(grad)}</td></tr>"
             for label, value, grad in rows
         )
-        exact = 1 / (1 + math.exp(-z)) if z > -700 else 0.0
+        # The sigmoid, written so that exp never overflows (math.exp raises where tf.exp says inf).
+        exact = 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
         return (
             f"<b>softplus at z = {z:g} ({dtype})</b> · true gradient (sigmoid): "
-            f"<code>{exact:.8g}</code><table><tr><th>version</th><th>value</th>"
-            f"<th>gradient</th></tr>{body}</table>"
+            f'<code>{exact:.8g}</code><table style="border-spacing:1em 0.2em">'
+            f"<tr><th>version</th><th>value</th><th>gradient</th></tr>{body}</table>"
         )
 
 
@@ -287,7 +290,9 @@ class GradientCheckExplorer:
     def __init__(self, layer: str, dtype: str, eps: float):
         low, high = CHECK_EPS_EXPONENT_RANGE
         self.layer = widgets.Dropdown(options=list(CHECK_LAYERS), value=layer, description="layer")
-        self.dtype = widgets.ToggleButtons(options=list(GRADIENT_DTYPES), value=dtype)
+        self.dtype = widgets.ToggleButtons(
+            options=list(GRADIENT_DTYPES), value=dtype, style={"button_width": "70px"}
+        )
         self.eps = widgets.FloatLogSlider(
             value=eps, base=10, min=low, max=high, step=0.5, description="eps", readout_format=".0e"
         )
