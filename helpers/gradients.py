@@ -144,11 +144,11 @@ class MySoftplusDense(keras.layers.Layer):
 def floatx(dtype: str) -> Iterator[None]:
     """Build layers in ``dtype`` (``"float64"`` for a gradient check), then restore the defaults.
 
-    A layer's ``dtype="float64"`` argument does not reach the sublayers it creates (a
-    ``ResidualBlock``'s Dense layers stay float32), and a float32 layer silently casts float64
-    inputs to float32. The global dtype policy reaches them all; it is set here together with
-    ``floatx``, because Keras fixes the policy from ``floatx`` when the first layer is built, and
-    ``set_floatx`` alone no longer changes it after that.
+    A layer's ``dtype="float64"`` argument reaches the sublayers it creates only if its code
+    passes it on (the book's ``ResidualBlock`` does not), and a float32 layer silently casts
+    float64 inputs to float32. The global dtype policy reaches every layer built while it is set;
+    it is set here together with ``floatx``, because Keras fixes the policy from ``floatx`` when
+    the first layer is built, and ``set_floatx`` alone no longer changes it after that.
     """
     if dtype not in ("float16", "float32", "float64"):
         raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
