@@ -313,7 +313,8 @@ class GradientCheckExplorer:
         grid, ticks = _error_grid(report)
         panel, image = self._figure(self.layer.value, grid, ticks)
         image.set_data(np.clip(grid, *_ERROR_COLOUR_RANGE))
-        self.summary.value = self._summary_html(report)
+        layer_path = _checked_layer(self.layer.value, self.dtype.value).layer.path
+        self.summary.value = self._summary_html(report, layer_path)
         panel.redraw()
         self.plot.value = panel.image.value
 
@@ -350,7 +351,7 @@ class GradientCheckExplorer:
         return self.figures[layer]
 
     @staticmethod
-    def _summary_html(report) -> str:
+    def _summary_html(report, layer_path: str) -> str:
         colour = "ok" if report.passed else "error"
         verdict = message_html(
             f"{report.verdict}: max relative error {report.max_rel_error:.2g}, "
@@ -359,6 +360,7 @@ class GradientCheckExplorer:
             colour,
         )
         worst = report.worst.describe() if report.worst else "none"
+        worst = worst.replace(f"{layer_path}/", "")  # a weight's path inside the layer
         return f"{verdict}<br>worst entry: <code>{html.escape(worst)}</code>"
 
 
