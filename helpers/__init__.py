@@ -15,4 +15,14 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-__all__ = ["autodiff", "checks", "data", "layers", "models", "plotting", "widgets"]
+__all__ = [
+    "autodiff",
+    "checks",
+    "data",
+    "gradients",
+    "jacobians",
+    "layers",
+    "models",
+    "plotting",
+    "widgets",
+]

@@ -77,6 +77,14 @@ HARNESS_ARGUMENTS = {
         expected_num_seed_generators=1,
         supports_masking=True,
     ),
+    # Lesson 06's deliberately broken custom gradient: the harness checks the contract, not the
+    # gradient (that is what gradient_check is for), so the broken variant passes it too.
+    "MySoftplusDense": dict(
+        init_kwargs={"units": 3, "broken_gradient": True},
+        input_shape=(2, 4),
+        expected_output_shape=(2, 3),
+        expected_num_trainable_weights=2,
+    ),
     "ActivityPenalty": dict(
         init_kwargs={"rate": 0.01},
         input_shape=(2, 3),

@@ -15,6 +15,7 @@ from helpers.checks.lesson02_models import check_scaled_residual_block
 from helpers.checks.lesson03_losses import check_activity_penalty
 from helpers.checks.lesson04_autodiff import check_central_difference, check_second_derivative
 from helpers.checks.lesson05_training import check_digits_training_loop, check_two_optimizer_step
+from helpers.checks.lesson06_gradients import check_hessian_vector_product, check_safe_norm
 
 __all__ = [
     "CheckLine",
@@ -23,8 +24,10 @@ __all__ = [
     "check_central_difference",
     "check_digits_training_loop",
     "check_dropout",
+    "check_hessian_vector_product",
     "check_layer_normalization",
     "check_scaled_residual_block",
+    "check_safe_norm",
     "check_second_derivative",
     "check_two_optimizer_step",
 ]
