@@ -19,10 +19,12 @@ __all__ = [
     "autodiff",
     "checks",
     "data",
+    "gradient_cost",
     "gradients",
     "jacobians",
     "layers",
     "models",
     "plotting",
+    "training",
     "widgets",
 ]

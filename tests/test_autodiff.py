@@ -1,6 +1,6 @@
 """Unit tests of ``helpers.autodiff``: finite differences, tape gradients and their cost."""
 
-from helpers import autodiff
+from helpers import autodiff, gradient_cost
 from helpers.autodiff import GradientCost, measure_gradient_cost
 
 import dataclasses
@@ -62,13 +62,13 @@ class TestMeasureGradientCost:
     def test_the_timed_functions_compute_the_gradient(self):
         # What is timed must be a real gradient: the loss is quadratic in theta, so central
         # differences are exact up to rounding and must agree with the tape.
-        theta, inputs, targets = autodiff._cost_model_data(50, seed=1)
-        tape = autodiff._cost_model_tape_gradient(theta, inputs, targets).numpy()
-        base = float(autodiff._cost_model_loss(theta, inputs, targets))
+        theta, inputs, targets = gradient_cost._cost_model_data(50, seed=1)
+        tape = gradient_cost._cost_model_tape_gradient(theta, inputs, targets).numpy()
+        base = float(gradient_cost._cost_model_loss(theta, inputs, targets))
         eps = 1e-2
 
         def nudged(i, step):
-            return float(autodiff._cost_model_nudged_loss(theta, inputs, targets, i, step))
+            return float(gradient_cost._cost_model_nudged_loss(theta, inputs, targets, i, step))
 
         for i in (0, 17, 49):  # 49 is the bias
             central = (nudged(i, eps) - nudged(i, -eps)) / (2 * eps)
