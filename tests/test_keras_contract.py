@@ -2,8 +2,9 @@
 
 ``keras.src.testing.TestCase.run_layer_test`` is what Keras runs on its own layers: it builds the
 layer from a shape (``build`` must create every weight), calls it on symbolic and on eager
-inputs (shapes and dtypes must agree), round-trips its config, trains it for one step, and
-checks that under ``mixed_float16`` the eager output has the dtype the symbolic one announces.
+inputs (both must give the expected output shape), round-trips its config, runs one training
+step (it must run; nothing checks that the weights move), and checks that under
+``mixed_float16`` the eager output has the dtype that ``compute_output_spec`` announces.
 
 The classes are found, not listed: every ``keras.layers.Layer`` subclass defined in a
 ``helpers`` module is a test case, and a class missing from ``HARNESS_ARGUMENTS`` fails with a

@@ -85,10 +85,15 @@ class _ScaledResidualBlockProperties:
     def config_round_trip(self):
         import keras
 
-        # Without its own get_config, Keras 3 records the constructor's *default* values (or
-        # refuses, for an argument without one): the lesson asks for an explicit one.
+        # Without its own get_config, a *layer* gets Keras 3's automatic config, which records
+        # the values passed, but only while every argument is a plain Python value (it raises
+        # NotImplementedError otherwise); a keras.Model subclass gets the defaults instead. The
+        # lesson asks for an explicit one, which works in every case.
         if self.block_class.get_config is keras.layers.Layer.get_config:
-            return False, "define get_config() in the class"
+            return False, (
+                "define get_config() in the class (Keras' automatic config only covers plain "
+                "argument values)"
+            )
         config = self.block_class(3, 8, initial_scale=0.25).get_config()
         wanted = {"n_layers": 3, "n_neurons": 8, "initial_scale": 0.25}
         seen = {key: config.get(key) for key in wanted}
