@@ -209,8 +209,9 @@ def time_train_step(model, optimizer, loss_fn, X_batch, y_batch, *, mode, steps=
     """Time ``mode``'s training step: its first call alone, then the best of ``repeats`` runs
     of ``steps`` calls (the minimum, the least disturbed by other work on the machine).
 
-    Each call ends with ``.numpy()`` on the loss: TensorFlow may return before the work is
-    done, and a timing must include it.
+    The first call, and each run of ``steps`` calls, ends with ``.numpy()`` on the loss:
+    TensorFlow may return before the work is done (asynchronous execution, accelerators), and
+    a timing must include it.
     """
     validate_positive_int("steps", steps)
     validate_positive_int("repeats", repeats)
@@ -231,7 +232,8 @@ def time_train_step(model, optimizer, loss_fn, X_batch, y_batch, *, mode, steps=
 
 def gradient_norms(model, gradients) -> dict[str, float]:
     """The norm of each trainable variable's gradient, keyed by the variable's path
-    (``"dense/kernel"``): which layer learns, which one barely moves, which one explodes."""
+    (``"sequential/dense/kernel"``): which layer learns, which one barely moves, which one
+    explodes."""
     return {
         variable.path: float(tf.norm(gradient))
         for variable, gradient in zip(model.trainable_variables, gradients, strict=True)

@@ -2,6 +2,7 @@
 
 from helpers.widgets import (
     BATCH_SIZE_CHOICES,
+    OPTIMIZER_CHOICES,
     TRAIN_STEP_CHOICES,
     make_tracing_widget,
     make_training_loop_widget,
@@ -87,6 +88,29 @@ class TestTrainingLoopExplorer:
         fresh = TrainingLoopExplorer()
         fresh.controls["steps"].value = 10
         np.testing.assert_allclose(fresh.train(), first, rtol=1e-6)
+
+    @pytest.mark.parametrize("name", OPTIMIZER_CHOICES)
+    def test_a_run_is_the_optimizers_own_first_steps(self, name):
+        """The reset restores each optimizer's fresh state: zeros would break Nadam (its
+        running product of momentum factors starts at 1), the lesson's default optimizer."""
+        from helpers import training
+        from helpers.widgets.lesson05_training import TrainingLoopExplorer, _make_optimizer
+
+        import keras
+
+        run = TrainingLoopExplorer(mode="eager", optimizer=name)
+        run.controls["steps"].value = 10
+        shown = run.train()
+        model = training.make_regularized_regressor()
+        step = training.make_train_step(
+            model, _make_optimizer(name, 0.01), keras.losses.mean_squared_error, "eager"
+        )
+        rng, X, y = np.random.default_rng(42), run.data.X_train, run.data.y_train
+        expected = []
+        for _ in range(10):
+            rows = rng.integers(len(X), size=32)  # the widget's batches
+            expected.append(float(step(X[rows], y[rows])[0]))
+        np.testing.assert_allclose(shown, expected, rtol=1e-6)
 
     def test_a_diverging_run_shows_a_message(self, explorer):
         train(explorer, optimizer="SGD", learning_rate=1.0, steps=30)

@@ -45,8 +45,9 @@ class TrainingLoopExplorer:
     step), ``gradients`` (per-variable gradient norms of the last step) and ``message``.
 
     Speed: one model, optimizer and compiled step is kept per (mode, optimizer, batch size);
-    a later run with the same three resets the weights and the optimizer's variables instead
-    of tracing again.
+    a later run with the same three restores the initial weights and the optimizer's initial
+    variables (not zeros: Nadam's running product of momentum factors starts at 1) instead of
+    tracing again.
     """
 
     def __init__(self, mode="function", optimizer="Nadam", learning_rate=0.01, batch_size=32):
@@ -150,7 +151,6 @@ class TrainingLoopExplorer:
         from helpers import training
 
         import keras
-        import tensorflow as tf
 
         key = (mode, optimizer_name, batch_size)
         first_time = key not in self._runs
@@ -159,11 +159,14 @@ class TrainingLoopExplorer:
             optimizer = _make_optimizer(optimizer_name, 0.01)
             optimizer.build(model.trainable_variables)
             step = training.make_train_step(model, optimizer, keras.losses.mean_squared_error, mode)
-            self._runs[key] = (model, optimizer, step, model.get_weights())
-        model, optimizer, step, initial_weights = self._runs[key]
+            # The optimizer's fresh state: zeros for moments and the step count, but Nadam's
+            # running product of momentum factors starts at 1, so zeros would change its updates.
+            fresh_state = [variable.numpy() for variable in optimizer.variables]
+            self._runs[key] = (model, optimizer, step, model.get_weights(), fresh_state)
+        model, optimizer, step, initial_weights, fresh_state = self._runs[key]
         model.set_weights(initial_weights)
-        for variable in optimizer.variables:
-            variable.assign(tf.zeros_like(variable))
+        for variable, value in zip(optimizer.variables, fresh_state, strict=True):
+            variable.assign(value)
         return model, optimizer, step, first_time
 
     def train(self) -> list[float]:
