@@ -70,7 +70,9 @@ def _cost_model_data(n_params: int, seed: int):
     return tf.constant(theta), tf.constant(inputs), tf.constant(targets)
 
 
-def _median_seconds(run, repeats: int) -> float:
+def median_seconds(run, repeats: int) -> float:
+    """The median wall time of ``repeats`` calls of ``run()``: robust to one slow call (a
+    context switch on a busy machine), which a mean is not."""
     timings = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -176,12 +178,12 @@ def measure_gradient_cost(
             minus = float(_cost_model_nudged_loss(theta, inputs, targets, i, -central_eps))
             _ = (plus - minus) / (2 * central_eps)
 
-    forward_seconds = _median_seconds(lambda: _cost_model_loss(theta, inputs, targets), repeats)
-    tape_seconds = _median_seconds(
+    forward_seconds = median_seconds(lambda: _cost_model_loss(theta, inputs, targets), repeats)
+    tape_seconds = median_seconds(
         lambda: _cost_model_tape_gradient(theta, inputs, targets), repeats
     )
-    forward_per_coordinate = _median_seconds(forward_differences, repeats) / sampled
-    central_per_coordinate = _median_seconds(central_differences, repeats) / sampled
+    forward_per_coordinate = median_seconds(forward_differences, repeats) / sampled
+    central_per_coordinate = median_seconds(central_differences, repeats) / sampled
     return GradientCost(
         n_params=n_params,
         forward_seconds=forward_seconds,

@@ -9,8 +9,8 @@ loss (``m = 1``), forward mode for a function with more outputs than inputs.
 
 from __future__ import annotations
 
-import statistics
-import time
+from helpers.gradient_cost import median_seconds
+
 from dataclasses import dataclass
 
 import tensorflow as tf
@@ -84,14 +84,9 @@ def measure_jacobian_cost(sizes=(1, 4, 16, 32), repeats: int = 2) -> list[Jacobi
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a whole number >= 1, got {repeats!r}")
 
-    def median_seconds(run):
+    def warm_median_seconds(run):
         run()  # the warm-up
-        timings = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            timings.append(time.perf_counter() - start)
-        return statistics.median(timings)
+        return median_seconds(run, repeats)
 
     t = tf.constant([0.5])
     rows = []
@@ -104,10 +99,10 @@ def measure_jacobian_cost(sizes=(1, 4, 16, 32), repeats: int = 2) -> list[Jacobi
         rows.append(
             JacobianCost(
                 n,
-                median_seconds(lambda x=x: forward_mode_jacobian(many_to_one, x)),
-                median_seconds(lambda x=x: reverse_mode_jacobian(many_to_one, x)),
-                median_seconds(lambda curve=curve: forward_mode_jacobian(curve, t)),
-                median_seconds(lambda curve=curve: reverse_mode_jacobian(curve, t)),
+                warm_median_seconds(lambda x=x: forward_mode_jacobian(many_to_one, x)),
+                warm_median_seconds(lambda x=x: reverse_mode_jacobian(many_to_one, x)),
+                warm_median_seconds(lambda curve=curve: forward_mode_jacobian(curve, t)),
+                warm_median_seconds(lambda curve=curve: reverse_mode_jacobian(curve, t)),
             )
         )
     return rows
