@@ -39,8 +39,9 @@ def my_softplus(z):
     """The book's softplus, ``log(exp(z) + 1)``: right for small ``z``, ``inf``/``nan`` beyond.
 
     ``exp(z)`` overflows for ``z`` above about 88.7 in float32 (709.8 in float64): the value
-    becomes ``inf``, and autodiff's gradient ``exp(z) / (exp(z) + 1)`` becomes ``inf / inf``,
-    that is ``nan``, although the true gradient is 1.
+    becomes ``inf``, and autodiff's gradient, ``log``'s ``1 / (exp(z) + 1) = 0`` times
+    ``exp``'s ``exp(z) = inf``, becomes ``0 * inf``, that is ``nan``, although the true
+    gradient is 1.
     """
     return tf.math.log(tf.exp(z) + 1.0)
 
@@ -48,10 +49,11 @@ def my_softplus(z):
 def stable_softplus(z):
     """``log(1 + exp(-|z|)) + max(0, z)``: the same function, and ``exp`` never overflows.
 
-    The value is right everywhere ``exp(-|z|)`` does not vanish. Autodiff's gradient is right
-    for large ``|z|``, but at exactly ``z = 0`` it is 0 instead of 0.5: ``abs`` and ``maximum``
-    have no derivative there, and TensorFlow picks one (``sign(0) = 0``, the tie of ``maximum``
-    goes to the constant), although their sum is smooth.
+    The value never overflows, but for negative ``z`` it loses digits as ``1 + exp(z)`` nears 1
+    (0 below about -16.6 in float32, where ``log1p`` would keep them). Autodiff's gradient is
+    right for large ``|z|``, but at exactly ``z = 0`` it is 0 instead of 0.5: ``abs`` and
+    ``maximum`` have no derivative there, and TensorFlow picks one (``sign(0) = 0``, the tie of
+    ``maximum`` goes to the constant), although their sum is smooth.
     """
     return tf.math.log(1 + tf.exp(-tf.abs(z))) + tf.maximum(tf.zeros_like(z), z)
 
@@ -104,8 +106,8 @@ class MySoftplusDense(keras.layers.Layer):
 
     With ``broken_gradient=True`` the activation's custom gradient ignores the upstream
     gradient (it returns the sigmoid alone): the forward pass is unchanged and every
-    prediction is right, only training would go wrong. A scalar loss of one output would not
-    even show it (the upstream gradient is then 1); a gradient check of the whole Jacobian does.
+    prediction is right, only training would go wrong. A check of the plain sum of the outputs
+    would not show it (every upstream gradient is then 1); a check of the whole Jacobian does.
     """
 
     def __init__(self, units, broken_gradient=False, **kwargs):
@@ -194,8 +196,8 @@ class GradientCheckReport:
     ``analytic`` and ``numerical`` hold one Jacobian per input, shaped ``output.shape +
     input.shape`` as ``tape.jacobian`` returns it; :meth:`relative_errors` gives the error of
     each entry. It prints as a few lines of text and renders as coloured HTML in a notebook.
-    Errors below 1e-3 are shown as the power of ten that bounds them ("< 1e-7", at least
-    "< 1e-8"): at that size they are rounding, whose digits differ between machines.
+    Errors are printed by :func:`format_error`: below 1e-6 as the bound "< 1e-6", since at that
+    size they are rounding, whose digits (even their power of ten) differ between machines.
     """
 
     passed: bool
@@ -270,22 +272,24 @@ def _number(value: float) -> str:
     return "nan" if math.isnan(value) else f"{value:.3g}"
 
 
-def format_error(value: float, digits: int = 2, floor: float = 1e-8) -> str:
+def format_error(value: float, digits: int = 2, floor: float = 1e-6) -> str:
     """An error as the lesson prints it, stable from machine to machine.
 
-    Below 1e-3 an error is rounding, whose digits differ between machines (and between a
-    compiled and an eager run): it is shown as the power of ten that bounds it (``"< 1e-7"``),
-    and anything below ``floor`` as ``"< 1e-8"``. A larger error gets ``digits`` significant
-    digits.
+    A float64 check's errors are rounding, about 1e-11 to 1e-8 for the lesson's layers; their
+    digits, and even their power of ten, differ between machines (and between a compiled and
+    an eager run), so anything below ``floor`` is shown as that one bound (``"< 1e-6"``),
+    far above them and far below the tolerances. From ``floor`` to 1e-3 an error is shown as
+    the next power of ten above it (``"< 1e-4"`` for 1e-5 or 3.2e-5); a larger one gets
+    ``digits`` significant digits.
     """
     if math.isnan(value):
         return "nan"
     if value == 0:
         return "0"
     if value < floor:
-        return f"< 1e{math.floor(math.log10(floor) + 0.5)}"
+        return f"< 1e{math.ceil(math.log10(floor) - 1e-9)}"  # a true bound for any floor
     if value < 1e-3:
-        return f"< 1e{math.ceil(math.log10(value))}"
+        return f"< 1e{math.floor(math.log10(value)) + 1}"
     return f"{value:.{digits}g}"
 
 

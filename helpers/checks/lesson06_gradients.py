@@ -9,9 +9,11 @@ def check_safe_norm(safe_norm) -> CheckReport:
     """Check a learner's ``safe_norm(x)``: the Euclidean norm, with a gradient that is 0 (not
     ``nan``) at the zero vector, as a ``@tf.custom_gradient``.
 
-    ``tf.norm``'s own gradient at 0 is ``0 / 0 = nan``. The lines test the value, the gradient
-    by :func:`helpers.gradients.gradient_check` in float64, the zero vector, and the chain
-    rule (a custom gradient must multiply by the upstream gradient).
+    ``tf.norm``'s own gradient at 0 is ``nan``: the formula ``x / |x|`` is ``0 / 0`` there, and
+    TensorFlow's chain rule meets ``0 * inf`` (``sqrt``'s derivative at 0 times ``2x``). The
+    lines test the value, the gradient by :func:`helpers.gradients.gradient_check` in float64,
+    the zero vector, and the chain rule (a custom gradient must multiply by the upstream
+    gradient).
     """
     from helpers.gradients import gradient_check
 
@@ -86,7 +88,7 @@ def check_hessian_vector_product(hessian_vector_product) -> CheckReport:
         # Without pfor: in eager mode pfor traces a new function per call, and says so.
         return outer.jacobian(gradient, x, experimental_use_pfor=False).numpy()
 
-    def matches(f, description):
+    def matches(f):
         def condition():
             result = hessian_vector_product(f, x, v)
             if result is None:
@@ -101,8 +103,8 @@ def check_hessian_vector_product(hessian_vector_product) -> CheckReport:
         return condition
 
     report = CheckReport("Checking hessian_vector_product(f, x, v)")
-    report.check("sum(x³): H·v = 6·x·v", matches(cubes, "sum(x³)"))
-    report.check("sum(sin x)·sum(x²): equals tape.jacobian(gradient)·v", matches(coupled, ""))
+    report.check("sum(x³): H·v = 6·x·v", matches(cubes))
+    report.check("sum(sin x)·sum(x²): equals tape.jacobian(gradient)·v", matches(coupled))
 
     def linear_in_v():
         once = np.asarray(hessian_vector_product(coupled, x, v))
