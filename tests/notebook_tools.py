@@ -151,7 +151,11 @@ def helpers_definitions() -> dict[str, tuple[str, str]]:
 # --- Google Colab -------------------------------------------------------------------------------
 
 COLAB_BADGE_ID, COLAB_SETUP_ID = "colab-badge", "colab-setup"
-COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+# The badge travels inside the notebook as a cell attachment: a lesson must ask no host but its
+# own server for anything (the browser test checks it), and an image linked from Colab's site
+# would be fetched by every front end that opens the lesson, offline ones included.
+COLAB_BADGE_ATTACHMENT = "colab-badge.svg"
+COLAB_BADGE_SVG = ROOT / "notebooks" / "images" / COLAB_BADGE_ATTACHMENT
 DEFAULT_BRANCH = "main"
 
 
@@ -173,7 +177,22 @@ def colab_url(path: Path) -> str:
 
 
 def colab_badge_source(path: Path) -> str:
-    return f"[![Open In Colab]({COLAB_BADGE_IMAGE})]({colab_url(path)})"
+    return f"[![Open In Colab](attachment:{COLAB_BADGE_ATTACHMENT})]({colab_url(path)})"
+
+
+def colab_badge_cell(path: Path) -> nbformat.NotebookNode:
+    """The badge cell: its link, and the badge picture attached to the cell itself.
+
+    Base64, as JupyterLab and nbconvert both expect: they turn an attachment into a
+    ``data:<type>;base64,<data>`` address without encoding it themselves.
+    """
+    import base64
+
+    svg = base64.b64encode(COLAB_BADGE_SVG.read_bytes()).decode("ascii")
+    return nbformat.v4.new_markdown_cell(
+        colab_badge_source(path),
+        attachments={COLAB_BADGE_ATTACHMENT: {"image/svg+xml": svg}},
+    )
 
 
 def colab_setup_source() -> str:
@@ -213,13 +232,18 @@ def add_colab_header(notebook: nbformat.NotebookNode, path: Path) -> nbformat.No
     """
     existing = {cell.get("id"): cell for cell in notebook.cells}
     wanted = {
-        COLAB_BADGE_ID: nbformat.v4.new_markdown_cell(colab_badge_source(path)),
+        COLAB_BADGE_ID: colab_badge_cell(path),
         COLAB_SETUP_ID: nbformat.v4.new_code_cell(colab_setup_source()),
     }
     for cell_id, cell in wanted.items():
         cell.id = cell_id
         old = existing.get(cell_id)
-        if old is not None and old.cell_type == cell.cell_type and old.source == cell.source:
+        if (
+            old is not None
+            and old.cell_type == cell.cell_type
+            and old.source == cell.source
+            and old.get("attachments") == cell.get("attachments")
+        ):
             wanted[cell_id] = old
     cells = [cell for cell in notebook.cells if cell.get("id") not in wanted]
     first_code = next((i for i, cell in enumerate(cells) if cell.cell_type == "code"), len(cells))

@@ -7,6 +7,7 @@ it) and as on Colab, with ``google.colab`` faked and pip replaced by a stub.
 
 from __future__ import annotations
 
+import base64
 import shutil
 import subprocess
 import sys
@@ -66,11 +67,21 @@ def test_a_stale_header_is_refreshed_not_duplicated(tmp_path):
     code_cells(notebook)[0].source = "print('old install cell')"
     refreshed = add_colab_header(notebook, copy)
     assert refreshed.cells[0].source == notebook_tools.colab_badge_source(copy)
+    assert refreshed.cells[0].attachments == notebook_tools.colab_badge_cell(copy).attachments
     assert code_cells(refreshed)[0].source == colab_setup_source()
     without_header = [
         c for c in read(NOTEBOOKS[0]).cells if c.get("id") not in (COLAB_BADGE_ID, COLAB_SETUP_ID)
     ]
     assert len(refreshed.cells) == len(without_header) + 2
+
+
+def test_the_badge_is_attached_not_fetched():
+    # Every front end would fetch a linked image when the lesson opens, offline ones included.
+    for path in NOTEBOOKS:
+        badge = read(path).cells[0]
+        assert badge.source.startswith("[![Open In Colab](attachment:colab-badge.svg)]")
+        svg = base64.b64decode(badge.attachments["colab-badge.svg"]["image/svg+xml"])
+        assert svg.startswith(b"<svg") and b"Open in Colab" in svg
 
 
 def test_the_install_cell_is_formatted_and_lint_clean(tmp_path):
