@@ -22,6 +22,13 @@ import pkgutil
 import keras
 import pytest
 
+# The harness's one training step feeds a generator and trains weightless layers too; Keras
+# warns about both every time. Neither says anything about the class under test.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:`shuffle=True` was passed:UserWarning"),
+    pytest.mark.filterwarnings("ignore:The model does not have any trainable weights:UserWarning"),
+]
+
 try:
     from keras.src.testing import TestCase as KerasTestCase
 except ImportError as error:  # a Keras release moved its private harness
