@@ -101,3 +101,17 @@ class TestWidgetPlumbing:
     def test_error_messages_are_escaped_and_coloured(self):
         text = message_html("stddev must be <= 1", "error")
         assert "&lt;=" in text and "#cf222e" in text
+
+
+# ipywidgets 8 still accepts description_tooltip, with a DeprecationWarning: expected here.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_tooltips_use_the_name_each_ipywidgets_syncs(monkeypatch):
+    from helpers.widgets.base import set_tooltip
+
+    slider = widgets.IntSlider()
+    set_tooltip(slider, "how many layers")
+    assert slider.tooltip == "how many layers"
+    # Colab's ipywidgets 7 syncs only description_tooltip.
+    monkeypatch.setattr(widgets, "__version__", "7.7.1")
+    set_tooltip(slider, "on Colab")
+    assert slider.description_tooltip == "on Colab"

@@ -76,6 +76,16 @@ class LessonWidget:
         return bundle
 
 
+def set_tooltip(control: widgets.Widget, text: str) -> None:
+    """Give ``control`` a hover text under ipywidgets 8 and 7 alike.
+
+    ipywidgets 8 syncs ``tooltip`` to the page; ipywidgets 7 (Google Colab's) only knows
+    ``description_tooltip``, and silently keeps a ``tooltip`` attribute to itself.
+    """
+    major = int(widgets.__version__.split(".")[0])
+    setattr(control, "tooltip" if major >= 8 else "description_tooltip", text)
+
+
 def lesson_widget_builder(make):
     """Mark ``make`` as a widget builder: the :class:`LessonWidget` it returns records its name.
 

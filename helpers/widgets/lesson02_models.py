@@ -6,7 +6,7 @@ validates, builds and wires it.
 
 from __future__ import annotations
 
-from helpers.widgets.base import LessonWidget, lesson_widget_builder, message_html
+from helpers.widgets.base import LessonWidget, lesson_widget_builder, message_html, set_tooltip
 
 import html
 
@@ -135,7 +135,7 @@ class _ResidualArchitectureView:
             (self.neurons_slider, "neurons in every hidden Dense layer"),
             (self.repeats_slider, "how many times block1 is applied (the book: 1 + 3)"),
         ):
-            slider.tooltip = tip
+            set_tooltip(slider, tip)
         self.train_button = widgets.Button(description="Train", icon="play")
 
     def sliders(self) -> tuple:
