@@ -6,7 +6,13 @@ Both are small classes: the constructor builds the controls, named methods do on
 
 from __future__ import annotations
 
-from helpers.widgets.base import FigurePanel, LessonWidget, lesson_widget_builder, message_html
+from helpers.widgets.base import (
+    FigurePanel,
+    LessonWidget,
+    check_choice,
+    lesson_widget_builder,
+    message_html,
+)
 
 import html
 import statistics
@@ -54,9 +60,7 @@ class TrainingLoopExplorer:
         from helpers import data, training
 
         training.validate_mode(mode)
-        if optimizer not in OPTIMIZER_CHOICES:
-            choices = ", ".join(OPTIMIZER_CHOICES)
-            raise ValueError(f"optimizer must be one of {choices}, got {optimizer!r}")
+        check_choice("optimizer", optimizer, OPTIMIZER_CHOICES)
         low, high = LEARNING_RATE_EXPONENT_RANGE
         if not 10.0**low <= learning_rate <= 10.0**high:
             raise ValueError(
@@ -289,8 +293,7 @@ class TracingExplorer:
     """
 
     def __init__(self, option="plain"):
-        if option not in TRACING_OPTIONS:
-            raise ValueError(f"option must be one of {', '.join(TRACING_OPTIONS)}, got {option!r}")
+        check_choice("option", option, TRACING_OPTIONS)
         self.controls = {
             "argument": widgets.Dropdown(
                 options=list(TRACING_ARGUMENTS), value="Python int 2", description="argument"
