@@ -14,6 +14,7 @@ from helpers.widgets.base import (
     message_html,
 )
 
+import contextlib
 import html
 import statistics
 import time
@@ -27,6 +28,21 @@ BATCH_SIZE_CHOICES = (8, 16, 32, 64, 128)
 # At most 50 steps per press: even eager Nadam steps (15 to 35 ms each here, under load) answer
 # within about 2 s.
 TRAIN_STEP_CHOICES = (10, 20, 30, 50)
+
+
+@contextlib.contextmanager
+def _tensorflow_errors_only():
+    """Silence TensorFlow's logger below ERROR (its retracing warnings) for a block, then
+    restore its level: both explorers retrace on purpose and show it in their readouts."""
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _make_optimizer(name: str, learning_rate: float):
@@ -135,20 +151,15 @@ class TrainingLoopExplorer:
         )
 
     def on_train(self, button=None) -> None:
-        import tensorflow as tf
-
-        logger, level = tf.get_logger(), tf.get_logger().level
         # Each new setting traces a new step function, and TensorFlow would warn about the
         # retracing; here it is expected, and the timing readout already shows its cost.
-        logger.setLevel("ERROR")
         try:
-            self.train()
+            with _tensorflow_errors_only():
+                self.train()
         except Exception as error:  # a widget shows the problem instead of a traceback
             self.readouts["message"].value = message_html(
                 f"Training failed: {type(error).__name__}: {error}", "error"
             )
-        finally:
-            logger.setLevel(level)
 
     def _run_for(self, mode, optimizer_name, batch_size):
         """The cached model, optimizer and compiled step for these settings, reset to step 0."""
@@ -337,10 +348,10 @@ class TracingExplorer:
 
         label = self.controls["argument"].value
         before = len(self.traces)
-        logger, level = tf.get_logger(), tf.get_logger().level
-        logger.setLevel("ERROR")  # the retracing warning: the readouts tell the same story
+        # The retracing warning: the readouts tell the same story.
         try:
-            result = self.function(TRACING_ARGUMENTS[label](tf))
+            with _tensorflow_errors_only():
+                result = self.function(TRACING_ARGUMENTS[label](tf))
         except (TypeError, ValueError) as error:
             self.readouts["traced"].value = ""
             self.readouts["result"].value = ""
@@ -349,8 +360,6 @@ class TracingExplorer:
                 f"tf_cube({label}) was refused: {type(error).__name__}: {first_line}", "error"
             )
             return
-        finally:
-            logger.setLevel(level)
         self.readouts["message"].value = ""
         if len(self.traces) > before:
             self.readouts["traced"].value = message_html(
