@@ -72,6 +72,9 @@ class TrainingLoopExplorer:
     tracing again.
     """
 
+    # The controls that set up the next run (all but the Train button).
+    SETTINGS = ("mode", "optimizer", "learning_rate", "batch_size", "steps")
+
     def __init__(self, mode="function", optimizer="Nadam", learning_rate=0.01, batch_size=32):
         from helpers import data, training
 
@@ -120,7 +123,7 @@ class TrainingLoopExplorer:
         }
         self.panel = self._make_panel()
         self.readouts["plot"] = self.panel.image
-        for name in ("mode", "optimizer", "learning_rate", "batch_size", "steps"):
+        for name in self.SETTINGS:
             self.controls[name].observe(self.describe_plan, names="value")
         self.controls["train"].on_click(self.on_train)
         self.describe_plan()
@@ -139,8 +142,7 @@ class TrainingLoopExplorer:
         return panel
 
     def settings(self) -> dict:
-        names = ("mode", "optimizer", "learning_rate", "batch_size", "steps")
-        return {name: self.controls[name].value for name in names}
+        return {name: self.controls[name].value for name in self.SETTINGS}
 
     def describe_plan(self, change=None) -> None:
         """The fast answer to a control: what Train will do."""
