@@ -461,12 +461,12 @@ def compare_jacobians(
 ) -> GradientCheckReport:
     """Judge each entry by ``|a - n| <= atol + rtol * |n|`` and find the worst one."""
     names = [_input_name(item, index) for index, item in enumerate(inputs)]
+    differences = [np.abs(a - n) for a, n in zip(analytic, numerical, strict=True)]
     worst, worst_score, problems = None, -1.0, []
-    for index, (a, n) in enumerate(zip(analytic, numerical, strict=True)):
+    for index, (a, n, difference) in enumerate(zip(analytic, numerical, differences, strict=True)):
         problems += _non_finite_entries(names[index], a, n)
         if a.size == 0:
             continue
-        difference = np.abs(a - n)
         # How many tolerances off each entry is (1 is the limit); nan counts as the worst.
         with np.errstate(divide="ignore", invalid="ignore"):  # atol = 0 and n = 0: 0 / 0
             score = np.where(difference == 0, 0.0, difference / (atol + rtol * np.abs(n)))
@@ -484,7 +484,6 @@ def compare_jacobians(
                 float(a[position]),
                 float(n[position]),
             )
-    differences = [np.abs(a - n) for a, n in zip(analytic, numerical, strict=True)]
     if any(np.isnan(difference).any() for difference in differences):
         max_abs = max_rel = math.nan
     else:

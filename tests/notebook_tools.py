@@ -59,21 +59,27 @@ def tags(cell: nbformat.NotebookNode) -> list[str]:
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+def widget_outputs(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The outputs of ``notebook`` that display a live widget, in order."""
+    return [
+        output
+        for cell in code_cells(notebook)
+        for output in cell.outputs
+        if WIDGET_VIEW in output.get("data", {})
+    ]
+
+
 def canonicalize(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop what changes on every run without meaning anything: timings, widget state, the
     random ids of widget views (numbered instead; without stored state they point nowhere
     anyway), and the way a cell's printed text happened to be split into chunks."""
     notebook.metadata.pop("widgets", None)
-    widget_views = 0
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
-        if cell.cell_type != "code":
-            continue
-        cell.outputs = _merge_streams(cell.outputs)
-        for output in cell.outputs:
-            if WIDGET_VIEW in output.get("data", {}):
-                widget_views += 1
-                output.data[WIDGET_VIEW]["model_id"] = f"widget-{widget_views}"
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
+    for number, output in enumerate(widget_outputs(notebook), start=1):
+        output.data[WIDGET_VIEW]["model_id"] = f"widget-{number}"
     return notebook
 
 
@@ -289,13 +295,8 @@ def check_lesson(path: Path, timeout: int = 600) -> tuple[str | None, str]:
                 lines[-1] if lines else "cell failed",
             )
             return error_line, ""
-    views = [
-        output.get("data", {})
-        for cell in code_cells(notebook)
-        for output in cell.outputs
-        if WIDGET_VIEW in output.get("data", {})
-    ]
-    return None, f"{sum('image/png' in data for data in views)}/{len(views)}"
+    views = widget_outputs(notebook)
+    return None, f"{sum('image/png' in output['data'] for output in views)}/{len(views)}"
 
 
 def _use_this_interpreter_for_kernels() -> None:

@@ -21,7 +21,7 @@ import nbconvert
 import PIL.Image
 import pytest
 
-from tests.notebook_tools import NOTEBOOKS, code_cells, read
+from tests.notebook_tools import NOTEBOOKS, read, widget_outputs
 
 # A stored picture costs its size in every lesson file (base64 adds a third): keep it small.
 MAX_PICTURE_BYTES = 60_000
@@ -108,15 +108,6 @@ def test_ipywidgets_7_widgets_get_the_same_bundle():
     assert bundle[WIDGET_VIEW] == {"version_major": 2, "version_minor": 0, "model_id": "abc123"}
     assert bundle["text/plain"].endswith("…") and len(bundle["text/plain"]) == 111
     assert widget.displayed == 1  # on_displayed callbacks run, as ipywidgets 7 runs them
-
-
-def widget_outputs(notebook):
-    return [
-        output
-        for cell in code_cells(notebook)
-        for output in cell.outputs
-        if WIDGET_VIEW in output.get("data", {})
-    ]
 
 
 def rendered_widget_problems(path) -> list[str]:

@@ -185,6 +185,13 @@ class FigurePanel:
         self.image.value = buffer.getvalue()
 
 
+def check_choice(name: str, value, allowed) -> None:
+    """Refuse a starting ``value`` that no control could show: a ``ValueError`` naming ``name``
+    and every ``allowed`` choice (a builder's menus, toggles and selection sliders)."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {value!r}")
+
+
 def message_html(text: str, kind: str = "info") -> str:
     """HTML for a readout line; ``kind="error"`` shows a problem instead of a traceback."""
     colour = {"info": "inherit", "error": "#cf222e", "ok": "#1a7f37"}[kind]

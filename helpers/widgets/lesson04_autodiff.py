@@ -7,7 +7,13 @@ returns the :class:`LessonWidget`.
 
 from __future__ import annotations
 
-from helpers.widgets.base import FigurePanel, LessonWidget, lesson_widget_builder, message_html
+from helpers.widgets.base import (
+    FigurePanel,
+    LessonWidget,
+    check_choice,
+    lesson_widget_builder,
+    message_html,
+)
 
 import html
 
@@ -43,17 +49,13 @@ def _validate_explorer_arguments(function: str, eps: float, scheme: str, dtype: 
     """Refuse a starting value no control could show, naming the argument and what is allowed."""
     from helpers import autodiff
 
-    if function not in autodiff.EXAMPLE_FUNCTIONS:
-        raise ValueError(
-            f"function must be one of {', '.join(autodiff.EXAMPLE_FUNCTIONS)}, got {function!r}"
-        )
+    check_choice("function", function, autodiff.EXAMPLE_FUNCTIONS)
     low, high = EPS_EXPONENT_RANGE
     autodiff.validate_eps(eps)
     if not 10.0**low <= eps <= 10.0**high:
         raise ValueError(f"eps must be between 1e{low} and 1e{high}, got {eps!r}")
     autodiff.validate_scheme(scheme)
-    if dtype not in EXPLORER_DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(EXPLORER_DTYPES)}, got {dtype!r}")
+    check_choice("dtype", dtype, EXPLORER_DTYPES)
 
 
 class _GradientExplorer:

@@ -6,8 +6,15 @@ Both are small classes: the constructor builds the controls, named methods do on
 
 from __future__ import annotations
 
-from helpers.widgets.base import FigurePanel, LessonWidget, lesson_widget_builder, message_html
+from helpers.widgets.base import (
+    FigurePanel,
+    LessonWidget,
+    check_choice,
+    lesson_widget_builder,
+    message_html,
+)
 
+import contextlib
 import html
 import statistics
 import time
@@ -21,6 +28,21 @@ BATCH_SIZE_CHOICES = (8, 16, 32, 64, 128)
 # At most 50 steps per press: even eager Nadam steps (15 to 35 ms each here, under load) answer
 # within about 2 s.
 TRAIN_STEP_CHOICES = (10, 20, 30, 50)
+
+
+@contextlib.contextmanager
+def _tensorflow_errors_only():
+    """Silence TensorFlow's logger below ERROR (its retracing warnings) for a block, then
+    restore its level: both explorers retrace on purpose and show it in their readouts."""
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _make_optimizer(name: str, learning_rate: float):
@@ -50,13 +72,14 @@ class TrainingLoopExplorer:
     tracing again.
     """
 
+    # The controls that set up the next run (all but the Train button).
+    SETTINGS = ("mode", "optimizer", "learning_rate", "batch_size", "steps")
+
     def __init__(self, mode="function", optimizer="Nadam", learning_rate=0.01, batch_size=32):
         from helpers import data, training
 
         training.validate_mode(mode)
-        if optimizer not in OPTIMIZER_CHOICES:
-            choices = ", ".join(OPTIMIZER_CHOICES)
-            raise ValueError(f"optimizer must be one of {choices}, got {optimizer!r}")
+        check_choice("optimizer", optimizer, OPTIMIZER_CHOICES)
         low, high = LEARNING_RATE_EXPONENT_RANGE
         if not 10.0**low <= learning_rate <= 10.0**high:
             raise ValueError(
@@ -100,7 +123,7 @@ class TrainingLoopExplorer:
         }
         self.panel = self._make_panel()
         self.readouts["plot"] = self.panel.image
-        for name in ("mode", "optimizer", "learning_rate", "batch_size", "steps"):
+        for name in self.SETTINGS:
             self.controls[name].observe(self.describe_plan, names="value")
         self.controls["train"].on_click(self.on_train)
         self.describe_plan()
@@ -119,8 +142,7 @@ class TrainingLoopExplorer:
         return panel
 
     def settings(self) -> dict:
-        names = ("mode", "optimizer", "learning_rate", "batch_size", "steps")
-        return {name: self.controls[name].value for name in names}
+        return {name: self.controls[name].value for name in self.SETTINGS}
 
     def describe_plan(self, change=None) -> None:
         """The fast answer to a control: what Train will do."""
@@ -131,20 +153,15 @@ class TrainingLoopExplorer:
         )
 
     def on_train(self, button=None) -> None:
-        import tensorflow as tf
-
-        logger, level = tf.get_logger(), tf.get_logger().level
         # Each new setting traces a new step function, and TensorFlow would warn about the
         # retracing; here it is expected, and the timing readout already shows its cost.
-        logger.setLevel("ERROR")
         try:
-            self.train()
+            with _tensorflow_errors_only():
+                self.train()
         except Exception as error:  # a widget shows the problem instead of a traceback
             self.readouts["message"].value = message_html(
                 f"Training failed: {type(error).__name__}: {error}", "error"
             )
-        finally:
-            logger.setLevel(level)
 
     def _run_for(self, mode, optimizer_name, batch_size):
         """The cached model, optimizer and compiled step for these settings, reset to step 0."""
@@ -289,8 +306,7 @@ class TracingExplorer:
     """
 
     def __init__(self, option="plain"):
-        if option not in TRACING_OPTIONS:
-            raise ValueError(f"option must be one of {', '.join(TRACING_OPTIONS)}, got {option!r}")
+        check_choice("option", option, TRACING_OPTIONS)
         self.controls = {
             "argument": widgets.Dropdown(
                 options=list(TRACING_ARGUMENTS), value="Python int 2", description="argument"
@@ -334,10 +350,10 @@ class TracingExplorer:
 
         label = self.controls["argument"].value
         before = len(self.traces)
-        logger, level = tf.get_logger(), tf.get_logger().level
-        logger.setLevel("ERROR")  # the retracing warning: the readouts tell the same story
+        # The retracing warning: the readouts tell the same story.
         try:
-            result = self.function(TRACING_ARGUMENTS[label](tf))
+            with _tensorflow_errors_only():
+                result = self.function(TRACING_ARGUMENTS[label](tf))
         except (TypeError, ValueError) as error:
             self.readouts["traced"].value = ""
             self.readouts["result"].value = ""
@@ -346,8 +362,6 @@ class TracingExplorer:
                 f"tf_cube({label}) was refused: {type(error).__name__}: {first_line}", "error"
             )
             return
-        finally:
-            logger.setLevel(level)
         self.readouts["message"].value = ""
         if len(self.traces) > before:
             self.readouts["traced"].value = message_html(

@@ -6,7 +6,13 @@ Both are small classes with named methods (build the controls, compute, render) 
 
 from __future__ import annotations
 
-from helpers.widgets.base import FigurePanel, LessonWidget, lesson_widget_builder, message_html
+from helpers.widgets.base import (
+    FigurePanel,
+    LessonWidget,
+    check_choice,
+    lesson_widget_builder,
+    message_html,
+)
 
 import functools
 import html
@@ -49,11 +55,6 @@ def _plain(value: float) -> str:
     if math.isnan(value) or math.isinf(value):
         return f'<b style="color:#cf222e">{value}</b>'
     return f"<code>{value:.8g}</code>"
-
-
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {value!r}")
 
 
 @functools.cache
@@ -152,8 +153,8 @@ def make_softplus_widget(z: float = 100.0, dtype: str = "float32") -> LessonWidg
     gradient) and ``plot`` (the three gradient curves, ``nan`` as crosses on the top band).
     A move of ``z`` computes six scalars and redraws the markers; the curves are cached per dtype.
     """
-    _check_choice("z", z, SOFTPLUS_Z_VALUES)
-    _check_choice("dtype", dtype, GRADIENT_DTYPES)
+    check_choice("z", z, SOFTPLUS_Z_VALUES)
+    check_choice("dtype", dtype, GRADIENT_DTYPES)
     explorer = SoftplusExplorer(z, dtype)
 
     def on_z_change(change):
@@ -381,8 +382,8 @@ def make_gradient_check_widget(
     per weight entry; each result is cached too) and redraws the image. A layer's figure is
     drawn on its first visit only.
     """
-    _check_choice("layer", layer, CHECK_LAYERS)
-    _check_choice("dtype", dtype, GRADIENT_DTYPES)
+    check_choice("layer", layer, CHECK_LAYERS)
+    check_choice("dtype", dtype, GRADIENT_DTYPES)
     low, high = CHECK_EPS_EXPONENT_RANGE
     is_number = isinstance(eps, int | float) and not isinstance(eps, bool)
     if not is_number or not 10.0**low <= eps <= 10.0**high:
