@@ -11,8 +11,9 @@ one forward pass. The functions here measure both sides of that trade: accuracy
 
 from __future__ import annotations
 
-# The cost side of the trade lives in its own module; its names stay reachable from here.
-from helpers.gradient_cost import (  # noqa: F401  (re-exported)
+# The cost side of the trade lives in its own module; its public names stay reachable from
+# here (re-exported), and its integer check serves derivatives_along too.
+from helpers.gradient_cost import (  # noqa: F401  (GradientCost, measure_gradient_cost: re-exported)
     GradientCost,
     _require_int_in_range,
     measure_gradient_cost,
