@@ -63,6 +63,8 @@ _RUNNING_KERNELS_JS = """async () => {
   await kernels.refreshRunning();
   return [...kernels.running()].map((model) => model.id);
 }"""
+_KERNEL_SHUTDOWN_SETTING_JS = """async () => (await window.jupyterapp.serviceManager.settings.fetch(
+  '@jupyterlab/notebook-extension:tracker')).schema.properties.kernelShutdown.default"""
 _OPEN_TABS_JS = """() => [...document.querySelectorAll('#jp-main-dock-panel .lm-TabBar-tabLabel')]
   .map((node) => node.textContent)"""
 
@@ -254,6 +256,13 @@ def test_a_learner_goes_through_every_lesson_closing_each_tab(binder_lab):
     try:
         for index, lesson in enumerate(LESSONS):
             step = path.walk(lesson.name, first=index == 0)
+            if index == 0:  # the page and the server run with the Binder image's settings
+                assert path.page.evaluate(_KERNEL_SHUTDOWN_SETTING_JS) is True
+                timeout = json.loads((ROOT / "binder" / "jupyter_server_config.json").read_text())[
+                    "MappingKernelManager"
+                ]["cull_idle_timeout"]
+                log = binder_lab.server.log_path.read_text(errors="replace")
+                assert f"Culling kernels with idle durations > {timeout} seconds" in log
             where = f"{step.name} (lesson {index + 1} of {len(LESSONS)} on the path)"
             counts = step.execution_counts
             assert counts == list(range(1, len(counts) + 1)), f"{where}: Run All ran {counts}"
