@@ -12,8 +12,8 @@ and the server read them.
 At every step every lesson runs with no error output outside the cells that teach a failure, the
 kernel of a closed tab is gone (from the server and as a process), and the memory of all kernel
 processes together (their RSS, sampled in a thread throughout) stays under what one learner gets
-on Binder. Without those settings a learner who reaches lesson 03 holds three kernels (about
-2.2 GB) and the third one dies.
+on Binder (``tests/screenshots/learner_path.txt`` lists it at each step). Without those settings
+a learner who reaches lesson 03 holds three kernels (about 2.2 GB) and the third one dies.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from tests.browser_lab import (
     _PANEL,
     INSTALL_HINT,
     ROOT,
+    SCREENSHOTS,
     LabBrowser,
     _cleared,
     _kernel_idle,
@@ -50,6 +51,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LESSONS = sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
 TOTAL_KERNEL_MEMORY_LIMIT = 1.5e9  # bytes, all kernels together; Binder gives a learner 1-2 GB
+SUMMARY = SCREENSHOTS / "learner_path.txt"  # all kernels' RSS at each step, in MB (not committed)
+SUMMARY_HEADER = f"{'lesson':45}{'peak (MB)':>12}{'after run':>12}{'after close':>12}"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 _KERNEL_ID_JS = (
@@ -228,6 +231,11 @@ def _counts_and_errors(notebook: dict) -> tuple[list, list[str]]:
     return [cell.get("execution_count") for cell in cells], errors
 
 
+def _summary_line(step: Step) -> str:
+    numbers = (step.peak_during_run, step.after_run, step.after_close)
+    return f"{step.name:45}" + "".join(f"{value / 1e6:12.0f}" for value in numbers)
+
+
 def _unavailable(reason: str):
     if IN_CI:
         pytest.fail(f"{reason} (under CI a missing browser is a failure)")
@@ -252,10 +260,13 @@ def binder_lab(tmp_path_factory):
 
 def test_a_learner_goes_through_every_lesson_closing_each_tab(binder_lab):
     assert LESSONS, "no lesson found"
-    path = LearnerPath(binder_lab)
+    path, summary = LearnerPath(binder_lab), [SUMMARY_HEADER]
     try:
         for index, lesson in enumerate(LESSONS):
             step = path.walk(lesson.name, first=index == 0)
+            summary.append(_summary_line(step))
+            SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+            SUMMARY.write_text("\n".join(summary) + "\n")
             if index == 0:  # the page and the server run with the Binder image's settings
                 assert path.page.evaluate(_KERNEL_SHUTDOWN_SETTING_JS) is True
                 timeout = json.loads((ROOT / "binder" / "jupyter_server_config.json").read_text())[
