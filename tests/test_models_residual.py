@@ -194,16 +194,25 @@ def test_architecture_picture_follows_the_model(n_layers, repeats):
 
 
 class TestScaledResidualBlockCheck:
-    """Lesson 02's self-check: the solution passes, a block without build() fails that line."""
+    """Lesson 02's self-check: the solution passes, each wrong answer fails its own line."""
 
     @staticmethod
-    def _block_class(with_build):
+    def _block_class(with_build=True, dense_kwargs=None, hand_off_policy=True):
+        dense_kwargs = (
+            {"activation": "elu", "kernel_initializer": "he_normal"}
+            if dense_kwargs is None
+            else dense_kwargs
+        )
+
         class ScaledResidualBlock(keras.layers.Layer):
             def __init__(self, n_layers, n_neurons, initial_scale=0.1, **kwargs):
                 super().__init__(**kwargs)
                 self.n_layers, self.n_neurons = n_layers, n_neurons
                 self.initial_scale = initial_scale
-                self.hidden = [keras.layers.Dense(n_neurons) for _ in range(n_layers)]
+                policy = {"dtype": self.dtype_policy} if hand_off_policy else {}
+                self.hidden = [
+                    keras.layers.Dense(n_neurons, **dense_kwargs, **policy) for _ in range(n_layers)
+                ]
                 self.scale = self.add_weight(
                     name="scale", shape=(), initializer=keras.initializers.Constant(initial_scale)
                 )
@@ -232,14 +241,31 @@ class TestScaledResidualBlockCheck:
             ScaledResidualBlock
         )
 
+    @staticmethod
+    def _only_failure(block_class):
+        from helpers.checks import check_scaled_residual_block
+
+        report = check_scaled_residual_block(block_class)
+        failed = [line for line in report.lines if not line.passed]
+        assert len(failed) == 1, str(report)
+        return failed[0]
+
     def test_the_solution_passes(self):
         from helpers.checks import check_scaled_residual_block
 
-        assert check_scaled_residual_block(self._block_class(with_build=True)).passed
+        report = check_scaled_residual_block(self._block_class())
+        assert report.passed, str(report)
 
     def test_without_build_only_the_build_line_fails(self):
-        from helpers.checks import check_scaled_residual_block
+        line = self._only_failure(self._block_class(with_build=False))
+        assert "build" in line.description
 
-        report = check_scaled_residual_block(self._block_class(with_build=False))
-        failed = [line for line in report.lines if not line.passed]
-        assert len(failed) == 1 and "build" in failed[0].description, str(report)
+    def test_dense_layers_without_elu_and_he_normal_are_named(self):
+        line = self._only_failure(self._block_class(dense_kwargs={}))
+        assert "elu" in line.description
+        assert "['linear']" in line.detail and "GlorotUniform" in line.detail
+
+    def test_dense_layers_without_the_blocks_dtype_policy_fail_mixed_precision(self):
+        line = self._only_failure(self._block_class(hand_off_policy=False))
+        assert "mixed_float16" in line.description
+        assert "InvalidArgumentError" in line.detail and "dtype=self.dtype_policy" in line.detail
