@@ -62,6 +62,34 @@ class TestLayerNormalizationCheck:
         detail = failed["matches keras.layers.LayerNormalization on (32, 8) inputs"]
         assert "batch axis (axis 0)" in detail and "axes=-1" in detail
 
+    def test_alpha_and_beta_swapped_fail_the_initial_values_line(self):
+        class Swapped(MyLayerNormalization):
+            def build(self, batch_input_shape):
+                self.beta = self.add_weight(shape=batch_input_shape[-1:], initializer="zeros")
+                self.alpha = self.add_weight(shape=batch_input_shape[-1:], initializer="ones")
+
+        failed = failed_lines(check_layer_normalization(Swapped))
+        assert "in that order" in failed["alpha starts at ones and beta at zeros"]
+
+    def test_ignoring_alpha_and_beta_fails_only_the_line_that_sets_them(self):
+        plain = normalization(
+            lambda layer, X, m, v: (
+                ((X - m) / keras.ops.sqrt(v + layer.eps) - layer.beta) / layer.alpha
+            )
+        )
+        description, _ = only_failure(check_layer_normalization(plain))
+        assert description == "still matches with alpha and beta set to other values"
+
+    def test_moments_over_axis_1_fail_on_sequences_only_and_say_which_axis(self):
+        class AxisOne(MyLayerNormalization):
+            def call(self, X):
+                mean, variance = keras.ops.moments(X, axes=1, keepdims=True)
+                return self.alpha * (X - mean) / keras.ops.sqrt(variance + self.eps) + self.beta
+
+        description, detail = only_failure(check_layer_normalization(AxisOne))
+        assert description == "normalizes the last axis of (4, 5, 8) sequences"
+        assert "axis 1" in detail and "axes=-1" in detail
+
 
 class SeedInsteadOfGenerator(MyDropout):
     def call(self, X, training=None):
