@@ -49,6 +49,8 @@ class _GaussianNoiseView:
         self.mode = widgets.ToggleButtons(
             options=[("training=True (fit)", True), ("training=False (predict)", False)],
             value=training,
+            # The default button width cuts the labels off ("training=False (p..."): fit them.
+            style={"button_width": "auto"},
         )
         self.noise_readout = widgets.HTML()
         self._build_plot()
