@@ -128,7 +128,7 @@ class GradientCheckReport:
             f"{entries} input entries, {self.calls} calls of f; {self.dtype}, eps={self.eps:g}, "
             f"atol={self.atol:g}, rtol={self.rtol:g}",
             f"max |error| {format_error(self.max_abs_error)}; worst |error| / (atol + rtol·|n|): "
-            f"{format_error(self.tolerance_used)} (passes up to 1)",
+            f"{format_error(self.tolerance_used, floor=1e-3)} (passes up to 1)",
         ]
         if self.worst is not None and not self.tolerance_used <= 1:  # nan included
             lines.append(f"worst entry: {self.worst.describe()}")
