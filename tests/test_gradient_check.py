@@ -242,6 +242,7 @@ class TestGradientCheck:
         report = gradient_check(lambda x: x + rng.normal(), [x64(2)])
         assert not report.passed
         assert "not deterministic" in " ".join(report.problems)
+        assert report.upstream is None and "upstream" not in str(report)
 
     def test_scalar_inputs_and_outputs(self):
         report = gradient_check(lambda w1, w2: 3 * w1**2 + 2 * w1 * w2, [5.0, 3.0])
