@@ -31,12 +31,13 @@ import tensorflow as tf
 
 
 def my_softplus(z):
-    """The book's softplus, ``log(exp(z) + 1)``: right for small ``z``, ``inf``/``nan`` beyond.
+    """The book's softplus, ``log(exp(z) + 1)``: right for small ``z``, wrong beyond.
 
     ``exp(z)`` overflows for ``z`` above about 88.7 in float32 (709.8 in float64): the value
     becomes ``inf``, and autodiff's gradient, ``log``'s ``1 / (exp(z) + 1) = 0`` times
     ``exp``'s ``exp(z) = inf``, becomes ``0 * inf``, that is ``nan``, although the true
-    gradient is 1.
+    gradient is 1. Before that, from about 87.4 (708.4 in float64), the gradient is a silent,
+    wrong 0: ``1 / (exp(z) + 1)`` is subnormal, and TensorFlow's CPU kernels flush it to zero.
     """
     return tf.math.log(tf.exp(z) + 1.0)
 
@@ -55,13 +56,15 @@ def stable_softplus(z):
 
 @tf.custom_gradient
 def my_better_softplus(z):
-    """Softplus with a stable forward pass *and* a hand-written gradient: right everywhere.
+    """Softplus with a stable forward pass *and* a hand-written gradient for the tape.
 
     The value is ``log1p(exp(-|z|)) + max(0, z)`` (``log1p`` keeps tiny results such as
     softplus(-20) = 2.06e-9 that ``log(1 + ...)`` rounds to 0). The derivative of softplus is
     the sigmoid, written ``1 / (1 + exp(-z))``: for very negative ``z`` that is ``1 / inf = 0``,
     never ``nan``, and it is 0.5 at 0. ``upstream`` is the gradient flowing back from what uses
-    the result; the chain rule multiplies it in.
+    the result; the chain rule multiplies it in. It covers the tape's first derivatives only:
+    forward mode ignores it (the stable formula's 0 at ``z = 0`` again), and a second derivative
+    differentiates ``softplus_gradient`` itself, ``nan`` far left (``exp(-z)`` overflows).
     """
 
     def softplus_gradient(upstream):
