@@ -20,7 +20,7 @@ import nbformat
 from nbclient.exceptions import CellExecutionError
 
 from benchmarks.in_kernel import JSON_PREFIX
-from tests.notebook_tools import notebook_client
+from tools.notebook_tools import notebook_client
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOWEST_CELLS = 3

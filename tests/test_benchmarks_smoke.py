@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks import in_kernel, report
 from benchmarks.notebook_timing import NotebookResult, NotebookRun
-from tests.notebook_tools import ROOT
+from tools.notebook_tools import ROOT
 
 # --- which values a control is moved to ------------------------------------------------------
 

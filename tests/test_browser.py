@@ -38,7 +38,7 @@ from tests.browser_lab import (
     network_isolation,
     visible_text,
 )
-from tests.notebook_tools import NOTEBOOKS, code_cells, tags
+from tools.notebook_tools import NOTEBOOKS, code_cells, tags
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

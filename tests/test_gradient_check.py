@@ -468,7 +468,7 @@ class TestSelfChecks:
 
 
 def test_the_lesson_saves_the_names_the_issue_fixes():
-    from tests.notebook_tools import ROOT, read, saved_definitions
+    from tools.notebook_tools import ROOT, read, saved_definitions
 
     saved = saved_definitions(read(ROOT / "notebooks" / "06_custom_gradients.ipynb"))
     assert {"my_softplus", "my_better_softplus", "gradient_check", "MySoftplusDense"} <= set(saved)

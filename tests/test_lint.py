@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.notebook_tools import ROOT
+from tools.notebook_tools import ROOT
 
 
 def _ruff(*args):

@@ -6,7 +6,7 @@ tests import it from ``helpers``, and this test fails the moment the two copies 
 
 import pytest
 
-from tests.notebook_tools import NOTEBOOKS, helpers_definitions, read, saved_definitions
+from tools.notebook_tools import NOTEBOOKS, helpers_definitions, read, saved_definitions
 
 HELPERS = helpers_definitions()
 

@@ -3,7 +3,7 @@
 Re-execute a lesson before committing it (formats it with ruff, runs it top to bottom in a
 fresh kernel, writes it back in canonical form)::
 
-    python -m tests.notebook_tools notebooks/01_custom_layers.ipynb
+    python -m tools.notebook_tools notebooks/01_custom_layers.ipynb
 
 Canonical form means what ``nbformat`` writes (sorted keys, one-space indent), with no per-cell
 timing metadata and no stored widget state, so a re-run changes a file only where an output
@@ -12,13 +12,13 @@ really changed.
 Add or refresh a lesson's Google Colab header (an "Open in Colab" badge on top, and a first code
 cell that installs ``helpers`` on Colab only), then re-execute the lesson::
 
-    python -m tests.notebook_tools --colab-header notebooks/01_custom_layers.ipynb
-    python -m tests.notebook_tools notebooks/01_custom_layers.ipynb
+    python -m tools.notebook_tools --colab-header notebooks/01_custom_layers.ipynb
+    python -m tools.notebook_tools notebooks/01_custom_layers.ipynb
 
 Run every lesson top to bottom in this environment and report errors only, one line per lesson
 (what ``nox -s compat`` runs on Colab's stack and on the newest releases)::
 
-    python -m tests.notebook_tools --check STACK_NAME notebooks/*.ipynb
+    python -m tools.notebook_tools --check STACK_NAME notebooks/*.ipynb
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def main(arguments: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m tests.notebook_tools",
+        prog="python -m tools.notebook_tools",
         description="Re-execute lessons and store them canonically (the default), add their "
         "Colab header, or check that they run on this environment's stack.",
     )
