@@ -9,6 +9,13 @@ Canonical form means what ``nbformat`` writes (sorted keys, one-space indent), w
 timing metadata and no stored widget state, so a re-run changes a file only where an output
 really changed.
 
+Bring the ``# @save`` cells back to their ``helpers/`` twins after editing ``helpers/`` (one
+direction, like nbdev's ``nbdev_update``: ``helpers/`` is the source, the cells follow; only the
+definitions are rewritten, nothing is executed), then re-execute each lesson it changed::
+
+    python -m tools.notebook_tools --sync-saved notebooks/01_custom_layers.ipynb
+    python -m tools.notebook_tools notebooks/01_custom_layers.ipynb
+
 Add or refresh a lesson's Google Colab header (an "Open in Colab" badge on top, and a first code
 cell that installs ``helpers`` on Colab only), then re-execute the lesson::
 
@@ -122,36 +129,96 @@ def execute(path: Path, timeout: int = 600) -> None:
     nbformat.write(canonicalize(notebook), path)
 
 
-def top_level_definitions(source: str) -> dict[str, str]:
-    """Map each top-level class or function in ``source`` to its text, decorators included."""
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    found = {}
-    for node in tree.body:
+def _definition_lines(source: str) -> dict[str, tuple[int, int]]:
+    """Map each top-level class or function in ``source`` to its first and last line (from 1,
+    decorators included)."""
+    spans = {}
+    for node in ast.parse(source).body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            text = "\n".join(lines[first - 1 : node.end_lineno])
-            found[node.name] = textwrap.dedent(text).rstrip()
-    return found
+            spans[node.name] = (first, node.end_lineno)
+    return spans
+
+
+def top_level_definitions(source: str) -> dict[str, str]:
+    """Map each top-level class or function in ``source`` to its text, decorators included."""
+    lines = source.splitlines()
+    return {
+        name: textwrap.dedent("\n".join(lines[first - 1 : last])).rstrip()
+        for name, (first, last) in _definition_lines(source).items()
+    }
+
+
+def is_saved_cell(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "code" and cell.source.lstrip().startswith(SAVE_MARKER)
 
 
 def saved_definitions(notebook: nbformat.NotebookNode) -> dict[str, str]:
     """The definitions in cells whose first line is ``# @save``: they must equal ``helpers``."""
     saved = {}
-    for cell in code_cells(notebook):
-        if cell.source.lstrip().startswith(SAVE_MARKER):
-            saved.update(top_level_definitions(cell.source))
+    for cell in filter(is_saved_cell, notebook.cells):
+        saved.update(top_level_definitions(cell.source))
     return saved
 
 
-def helpers_definitions() -> dict[str, tuple[str, str]]:
-    """Map each top-level definition in ``helpers/`` (subpackages too) to ``(module, text)``."""
-    helpers = ROOT / "helpers"
-    found: dict[str, tuple[str, str]] = {}
+def helpers_definitions(helpers: Path = ROOT / "helpers") -> dict[str, list[tuple[str, str]]]:
+    """Map each top-level definition in ``helpers/`` (subpackages too) to every
+    ``(module, text)`` that defines it: one, unless two modules use the same name."""
+    found: dict[str, list[tuple[str, str]]] = {}
     for module in sorted(helpers.rglob("*.py")):
         for name, text in top_level_definitions(module.read_text()).items():
-            found.setdefault(name, (module.relative_to(helpers).as_posix(), text))
+            found.setdefault(name, []).append((module.relative_to(helpers).as_posix(), text))
     return found
+
+
+class SyncError(ValueError):
+    """A ``# @save`` definition has no single twin in ``helpers/``."""
+
+
+def helpers_twin(name: str, definitions: dict[str, list[tuple[str, str]]]) -> tuple[str, str]:
+    """The one ``(module, text)`` of ``helpers/`` that a saved ``name`` must equal.
+
+    None, or more than one (which of two modules would the lesson be teaching?), is an error.
+    """
+    found = definitions.get(name, [])
+    if not found:
+        raise SyncError(f"{name} is saved by a lesson, but no helpers/*.py module defines it")
+    if len(found) > 1:
+        modules = ", ".join(f"helpers/{module}" for module, _ in found)
+        raise SyncError(f"{name} is defined in several modules ({modules}): rename all but one")
+    return found[0]
+
+
+def sync_saved_cells(
+    notebook: nbformat.NotebookNode, definitions: dict[str, list[tuple[str, str]]]
+) -> list[str]:
+    """Rewrite each definition in the ``# @save`` cells of ``notebook`` with its ``helpers/``
+    text, in place; return the names that changed. The rest of a cell (its marker, imports,
+    comments and statements between the definitions) is kept as it is; outputs are not touched.
+
+    One direction, like nbdev's ``nbdev_update``: ``helpers/`` is the source, the cells follow.
+    """
+    changed = []
+    for cell in filter(is_saved_cell, notebook.cells):
+        lines = cell.source.splitlines()
+        spans = _definition_lines(cell.source)
+        # Bottom to top, so that the line numbers of the definitions above stay valid.
+        for name, (first, last) in sorted(spans.items(), key=lambda item: -item[1][0]):
+            _, text = helpers_twin(name, definitions)
+            if textwrap.dedent("\n".join(lines[first - 1 : last])).rstrip() != text:
+                lines[first - 1 : last] = text.splitlines()
+                changed.append(name)
+        cell.source = "\n".join(lines)
+    return sorted(changed)
+
+
+def write_synced(path: Path, definitions: dict[str, list[tuple[str, str]]]) -> list[str]:
+    """Sync the ``# @save`` cells of lesson ``path`` from ``helpers/``; write it only if changed."""
+    notebook = read(path)
+    changed = sync_saved_cells(notebook, definitions)
+    if changed:
+        nbformat.write(canonicalize(notebook), path)
+    return changed
 
 
 # --- Google Colab -------------------------------------------------------------------------------
@@ -339,6 +406,25 @@ def check_lessons(stack: str, paths: list[Path]) -> int:
     return failures
 
 
+def sync_lessons(paths: list[Path]) -> int:
+    """``--sync-saved``: one line per lesson; non-zero if a saved name has no single twin."""
+    definitions = helpers_definitions()
+    for path in paths:
+        try:
+            changed = write_synced(path.resolve(), definitions)
+        except SyncError as error:
+            print(f"{path}: {error}", file=sys.stderr)
+            return 1
+        if changed:
+            print(
+                f"{path}: synced {', '.join(changed)}; re-execute it: "
+                f"python -m tools.notebook_tools {path}"
+            )
+        else:
+            print(f"{path}: '# @save' cells already equal helpers/")
+    return 0
+
+
 def main(arguments: list[str]) -> int:
     import argparse
 
@@ -354,6 +440,13 @@ def main(arguments: list[str]) -> int:
     action.add_argument(
         "--check", metavar="STACK", help="run each lesson, report errors only, one line each"
     )
+    action.add_argument(
+        "--sync-saved",
+        action="store_true",
+        help="rewrite the definitions in each '# @save' cell from their helpers/ twins (one "
+        "direction: helpers/ is the source); outputs are not refreshed, so re-execute each "
+        "changed lesson next",
+    )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every lesson")
     options = parser.parse_args(arguments)
     paths = options.notebooks or NOTEBOOKS
@@ -364,6 +457,8 @@ def main(arguments: list[str]) -> int:
         return 0
     if options.check:
         return 1 if check_lessons(options.check, paths) else 0
+    if options.sync_saved:
+        return sync_lessons(paths)
     for notebook_path in paths:
         print(f"executing {notebook_path} ...", flush=True)
         execute(notebook_path.resolve())
