@@ -25,24 +25,12 @@ class TestMeasureGradientCost:
         cost = measure_gradient_cost(10, max_coordinates=200, repeats=1)
         assert cost.sampled_coordinates == 10
 
-    def test_ratios_divide_by_one_forward_pass(self):
+    def test_a_measured_cost_cannot_be_edited_afterwards(self):
+        # Its timings (tape <= 5 forward passes, finite differences growing with n) are
+        # budgets of ``python -m benchmarks.run``, not of this test run.
         cost = measure_gradient_cost(50, repeats=1)
-        assert cost.tape_ratio == pytest.approx(cost.tape_seconds / cost.forward_seconds)
-        assert cost.forward_difference_ratio == pytest.approx(
-            cost.forward_difference_seconds / cost.forward_seconds
-        )
-        assert cost.central_difference_ratio == pytest.approx(
-            cost.central_difference_seconds / cost.forward_seconds
-        )
         with pytest.raises(dataclasses.FrozenInstanceError):
             cost.n_params = 3
-
-    def test_finite_differences_grow_with_n_the_tape_does_not(self):
-        # The benchmark (issue 7) relies on "a tape gradient costs at most 5 forward passes".
-        cost = measure_gradient_cost(100_000, max_coordinates=20, repeats=5)
-        assert cost.tape_ratio <= 5, cost
-        assert cost.forward_difference_ratio > 0.1 * cost.n_params, cost
-        assert cost.central_difference_seconds > 100 * cost.tape_seconds, cost
 
     @pytest.mark.parametrize(
         ("argument", "value"),

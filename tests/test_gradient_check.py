@@ -1,13 +1,11 @@
 """Lesson 06's helpers: the softplus versions, gradient_check and its report, the broken layer,
 forward against reverse mode, and the exercises' self-checks."""
 
-import helpers.lesson04_autodiff
 from helpers import lesson06_jacobians as jacobians
 from helpers.checks import check_hessian_vector_product, check_safe_norm
 from helpers.lesson01_layers import MyDense, MyLayerNormalization
 from helpers.lesson02_models import ResidualBlock
 from helpers.lesson06_gradients import (
-    GradientCheckReport,
     MySoftplusDense,
     floatx,
     format_error,
@@ -73,12 +71,6 @@ class TestSoftplus:
     def test_matches_keras_softplus_on_a_grid(self):
         z = tf.constant(np.linspace(-50, 50, 101))
         np.testing.assert_allclose(my_better_softplus(z), tf.nn.softplus(z), rtol=1e-12)
-
-    def test_re_exported_by_helpers_autodiff(self):
-        assert helpers.lesson06_gradients.my_softplus is my_softplus
-        assert helpers.lesson06_gradients.my_better_softplus is my_better_softplus
-        assert helpers.lesson06_gradients.gradient_check is gradient_check
-        assert helpers.lesson06_gradients.GradientCheckReport is GradientCheckReport
 
 
 # --- gradient_check ----------------------------------------------------------------------------
