@@ -3,10 +3,9 @@ who built what.
 
 A function fits on a screen (a long widget builder becomes a small class with named methods):
 this test holds ``helpers/widgets/`` and ``helpers/checks/`` to it. Importing them does not import
-TensorFlow or Keras (measured here on 2 busy cores: ``import helpers.widgets, helpers.checks``
-took about 5 s without them, ``import tensorflow, keras`` about 20 s), so the benchmark's smoke
-run, the tools and the tests that need no model stay fast; only those imports are deferred into
-the functions that use them. Every builder also records its name on the widget it returns
+TensorFlow or Keras, whose import takes several times what everything else they need takes, so
+the benchmark's smoke run, the tools and the tests that need no model stay fast; only those
+imports (and helpers modules that make them) are deferred into the functions that use them. Every builder also records its name on the widget it returns
 (``@lesson_widget_builder``), which is how the benchmark reports each timing under the builder a
 learner calls.
 """
