@@ -5,9 +5,9 @@ A function fits on a screen (a long widget builder becomes a small class with na
 this test holds ``helpers/widgets/`` and ``helpers/checks/`` to it. Importing them does not import
 TensorFlow or Keras, whose import takes several times what everything else they need takes, so
 the benchmark's smoke run, the tools and the tests that need no model stay fast; only those
-imports (and helpers modules that make them) are deferred into the functions that use them. Every builder also records its name on the widget it returns
-(``@lesson_widget_builder``), which is how the benchmark reports each timing under the builder a
-learner calls.
+imports (and helpers modules that make them) are deferred into the functions that use them.
+Every builder also records its name on the widget it returns (``@lesson_widget_builder``), which
+is how the benchmark reports each timing under the builder a learner calls.
 """
 
 import helpers
