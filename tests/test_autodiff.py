@@ -278,7 +278,7 @@ def test_the_curve_is_the_helpers_error_at_each_eps(scheme, dtype):
 @pytest.mark.parametrize("scheme", ["forward", "central"])
 def test_python_floats_are_compared_with_a_float64_tape(scheme):
     # Python floats are differenced in float64: a float32 reference put a floor of ~1e-8
-    # (central) to ~1e-7 under the curve, hiding the bottom of the V (issue 14, item 2).
+    # (central) to ~1e-7 under the curve, hiding the bottom of the V.
     eps = np.logspace(-12, 0, 49)
     f, point = autodiff.sine_exp_function, [1.0, 0.5]
     default = autodiff.finite_difference_error_curve(f, point, eps, scheme=scheme)
@@ -439,7 +439,7 @@ PENALTY_INPUTS = np.random.default_rng(2).normal(size=(12, 3)).astype("float32")
 @pytest.mark.parametrize("outputs", [1, 2, 3])
 @pytest.mark.parametrize("training", [False, True])
 def test_the_penalty_is_each_examples_own_jacobian_norm(outputs, training):
-    # With several outputs, the gradient of their sum is not the Jacobian (issue 14, item 1).
+    # With several outputs, the gradient of their sum is not the Jacobian.
     model = small_model(keras.layers.Dropout(0.0), outputs=outputs)
     penalty, _ = autodiff.input_gradient_penalty(model, PENALTY_INPUTS, training=training)
     expected = diagonal_jacobian_penalty(model, PENALTY_INPUTS, training)

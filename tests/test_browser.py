@@ -47,7 +47,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # The widget each lesson's slider test moves, by its control's name, and the readouts that
 # must change with it (None: the first slider of the lesson, and at least one of its readouts).
-# The gradient explorer's finite difference and its error are what issue 6 asks to follow.
+# The gradient explorer's finite difference and its error are what its learner follows.
 GRADIENT_EXPLORER_LESSON = "04_autodiff.ipynb"
 SLIDER_PROBES: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "01_custom_layers.ipynb": ("stddev", ("noise_std",)),

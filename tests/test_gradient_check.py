@@ -459,7 +459,7 @@ class TestSelfChecks:
         assert "shape" in report.lines[0].detail
 
 
-def test_the_lesson_saves_the_names_the_issue_fixes():
+def test_lesson_06_saves_the_functions_and_layer_it_teaches():
     from tools.notebook_tools import ROOT, read, saved_definitions
 
     saved = saved_definitions(read(ROOT / "notebooks" / "06_custom_gradients.ipynb"))

@@ -37,7 +37,7 @@ def test_saved_cells_equal_helpers(path):
         )
 
 
-def test_names_the_issues_fix_are_saved():
+def test_the_layers_lesson_01_teaches_are_saved():
     saved = {name for path in NOTEBOOKS for name in saved_definitions(read(path))}
     for name in ("MyDense", "MyMultiLayer", "MyGaussianNoise"):
         assert name in saved

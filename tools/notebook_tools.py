@@ -30,6 +30,8 @@ Run every lesson top to bottom in this environment and report errors only, one l
 
 from __future__ import annotations
 
+from helpers.widgets.base import WIDGET_VIEW
+
 import ast
 import contextlib
 import json
@@ -61,9 +63,6 @@ def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 def tags(cell: nbformat.NotebookNode) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
-
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def widget_outputs(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
