@@ -22,6 +22,12 @@ cell that installs ``helpers`` on Colab only), then re-execute the lesson::
     python -m tools.notebook_tools --colab-header notebooks/01_custom_layers.ipynb
     python -m tools.notebook_tools notebooks/01_custom_layers.ipynb
 
+A fork sets its GitHub path (pyproject.toml's one setting, README's badges and links, the lessons'
+Colab cells), then re-executes the lessons::
+
+    python -m tools.notebook_tools --repository you/your-fork
+    python -m tools.notebook_tools
+
 Run every lesson top to bottom in this environment and report errors only, one line per lesson
 (what ``nox -s compat`` runs on Colab's stack and on the newest releases)::
 
@@ -405,6 +411,32 @@ def check_lessons(stack: str, paths: list[Path]) -> int:
     return failures
 
 
+# --- The repository's path: one setting ---------------------------------------------------------
+
+GITHUB_PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
+
+
+def set_repository(github_path: str, paths: list[Path]) -> None:
+    """Make ``github_path`` (``owner/name``) the repository's path: in pyproject.toml's
+    ``[project.urls]`` (the one setting), then in what is written from it: README's badges and
+    Binder/Colab links, and the Colab header of each lesson in ``paths``. What a fork runs once.
+    """
+    if not GITHUB_PATH.fullmatch(github_path):
+        raise ValueError(f"the repository path must be owner/name, got {github_path!r}")
+    old = repository_url().removeprefix("https://github.com/")
+    pyproject = ROOT / "pyproject.toml"
+    setting = 'Repository = "https://github.com/{}"'
+    text = pyproject.read_text()
+    if setting.format(old) not in text:
+        raise ValueError(f"pyproject.toml has no line {setting.format(old)!r} to rewrite")
+    pyproject.write_text(text.replace(setting.format(old), setting.format(github_path)))
+    readme = ROOT / "README.md"
+    links = re.compile(rf"(github\.com/|/gh/|/github/){re.escape(old)}(?=/)")
+    readme.write_text(links.sub(rf"\g<1>{github_path}", readme.read_text()))
+    for path in paths:
+        write_colab_header(path.resolve())
+
+
 def sync_lessons(paths: list[Path]) -> int:
     """``--sync-saved``: one line per lesson; non-zero if a saved name has no single twin."""
     definitions = helpers_definitions()
@@ -446,6 +478,12 @@ def main(arguments: list[str]) -> int:
         "direction: helpers/ is the source); outputs are not refreshed, so re-execute each "
         "changed lesson next",
     )
+    action.add_argument(
+        "--repository",
+        metavar="OWNER/NAME",
+        help="make OWNER/NAME the repository's GitHub path (pyproject.toml, README's badges and "
+        "links, every lesson's Colab header), as a fork does once; then re-execute the lessons",
+    )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every lesson")
     options = parser.parse_args(arguments)
     paths = options.notebooks or NOTEBOOKS
@@ -458,6 +496,10 @@ def main(arguments: list[str]) -> int:
         return 1 if check_lessons(options.check, paths) else 0
     if options.sync_saved:
         return sync_lessons(paths)
+    if options.repository:
+        set_repository(options.repository, paths)
+        print(f"repository path set to {options.repository}; re-execute the lessons next")
+        return 0
     for notebook_path in paths:
         print(f"executing {notebook_path} ...", flush=True)
         execute(notebook_path.resolve())
