@@ -37,6 +37,12 @@ def test_saved_cells_equal_helpers(path):
         )
 
 
+def test_no_two_helpers_modules_define_one_name():
+    # A lesson's saved name must have one twin, and a reader finds a name in one place.
+    twice = {name: [m for m, _ in found] for name, found in HELPERS.items() if len(found) > 1}
+    assert not twice, f"defined in several helpers modules (rename all but one): {twice}"
+
+
 def test_the_layers_lesson_01_teaches_are_saved():
     saved = {name for path in NOTEBOOKS for name in saved_definitions(read(path))}
     for name in ("MyDense", "MyMultiLayer", "MyGaussianNoise"):
