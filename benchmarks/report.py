@@ -98,12 +98,14 @@ def problems(results: Results) -> list[str]:
                 f"gradient cost at n={row['n_params']:,.0f}: tape = {row['tape_ratio']:.1f} "
                 f"forward passes, budget {TAPE_FORWARD_RATIO:.0f}"
             )
-        if row["forward_difference_ratio"] < DIFFERENCE_MIN_FRACTION_OF_N * row["n_params"]:
-            found.append(
-                f"gradient cost at n={row['n_params']:,.0f}: forward differences = "
-                f"{row['forward_difference_ratio']:,.3g} forward passes, expected at least "
-                f"{DIFFERENCE_MIN_FRACTION_OF_N:g} n (do they still touch every coordinate?)"
-            )
+        for scheme in ("forward", "central"):
+            ratio = row[f"{scheme}_difference_ratio"]
+            if ratio < DIFFERENCE_MIN_FRACTION_OF_N * row["n_params"]:
+                found.append(
+                    f"gradient cost at n={row['n_params']:,.0f}: {scheme} differences = "
+                    f"{ratio:,.3g} forward passes, expected at least "
+                    f"{DIFFERENCE_MIN_FRACTION_OF_N:g} n (do they still touch every coordinate?)"
+                )
     return found
 
 
@@ -298,7 +300,8 @@ def _gradient_section(gradient: list[dict] | None, error: str | None) -> list[st
                 f"{coordinates:,.0f} of {n:,.0f}, scaled" if scaled else "all",
                 _mark(
                     row["tape_ratio"] <= TAPE_FORWARD_RATIO
-                    and row["forward_difference_ratio"] >= DIFFERENCE_MIN_FRACTION_OF_N * n
+                    and min(row["forward_difference_ratio"], row["central_difference_ratio"])
+                    >= DIFFERENCE_MIN_FRACTION_OF_N * n
                 ),
             ]
         )
@@ -362,7 +365,7 @@ def render(results: Results, command: str) -> str:
         f"peaks at {KERNEL_PEAK_BYTES / 1e9:.1f} GB at most; every widget "
         f"control answers in {WIDGET_MEDIAN_MS:.0f} ms median at most (a button's work in "
         f"{PRESS_MEDIAN_MS:.0f} ms, or as its row says); one tape gradient costs at most "
-        f"{TAPE_FORWARD_RATIO:.0f} forward passes and forward differences at least "
+        f"{TAPE_FORWARD_RATIO:.0f} forward passes and finite differences at least "
         f"{DIFFERENCE_MIN_FRACTION_OF_N:g} n, for every n measured.",
         "",
         *_floor_section(results.floor),

@@ -153,6 +153,7 @@ def fake_results(
     call_ms=10.0,
     layer_max_ms=150.0,
     difference_ratio=1e6,
+    central_ratio=2e6,
 ):
     widget_rows = [
         _widget_row(median_ms=widget_ms),
@@ -168,7 +169,7 @@ def fake_results(
         "forward_seconds": 0.01,
         "tape_ratio": tape_ratio,
         "forward_difference_ratio": difference_ratio,
-        "central_difference_ratio": 2 * difference_ratio,
+        "central_difference_ratio": central_ratio,
     }
     machine = {"date": "today", "cpu_count": 2, "cpu_model": "x", "load_before": "0"}
     return report.Results(
@@ -197,6 +198,7 @@ def test_every_budget_met_means_no_problem_and_a_complete_table():
         ({"widget_ms": 80.0}, "control 'eps': 80 ms median"),
         ({"tape_ratio": 7.0}, "n=1,000,000: tape = 7.0 forward passes"),
         ({"difference_ratio": 5e4}, "forward differences = 5e+04 forward passes"),
+        ({"central_ratio": 5e4}, "central differences = 5e+04 forward passes"),
         ({"train_ms": 2500.0}, "control 'train': 2500 ms median, budget 2000 ms"),
         ({"call_ms": 80.0}, "control 'call': 80 ms median, budget 50 ms"),
         ({"layer_max_ms": 300.0}, "control 'layer': 300 ms at worst, budget 200 ms"),
