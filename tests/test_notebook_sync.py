@@ -9,15 +9,8 @@ cells follow), tested here on a synthetic lesson.
 import nbformat
 import pytest
 
-from tools.notebook_tools import (
-    NOTEBOOKS,
-    SyncError,
-    helpers_definitions,
-    helpers_twin,
-    main,
-    read,
-    saved_definitions,
-)
+from tools.notebook_tools import NOTEBOOKS, helpers_definitions, main, read, saved_definitions
+from tools.saved_cells import SyncError, helpers_twin
 
 HELPERS = helpers_definitions()
 

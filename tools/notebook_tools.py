@@ -176,56 +176,6 @@ def helpers_definitions(helpers: Path = ROOT / "helpers") -> dict[str, list[tupl
     return found
 
 
-class SyncError(ValueError):
-    """A ``# @save`` definition has no single twin in ``helpers/``."""
-
-
-def helpers_twin(name: str, definitions: dict[str, list[tuple[str, str]]]) -> tuple[str, str]:
-    """The one ``(module, text)`` of ``helpers/`` that a saved ``name`` must equal.
-
-    None, or more than one (which of two modules would the lesson be teaching?), is an error.
-    """
-    found = definitions.get(name, [])
-    if not found:
-        raise SyncError(f"{name} is saved by a lesson, but no helpers/*.py module defines it")
-    if len(found) > 1:
-        modules = ", ".join(f"helpers/{module}" for module, _ in found)
-        raise SyncError(f"{name} is defined in several modules ({modules}): rename all but one")
-    return found[0]
-
-
-def sync_saved_cells(
-    notebook: nbformat.NotebookNode, definitions: dict[str, list[tuple[str, str]]]
-) -> list[str]:
-    """Rewrite each definition in the ``# @save`` cells of ``notebook`` with its ``helpers/``
-    text, in place; return the names that changed. The rest of a cell (its marker, imports,
-    comments and statements between the definitions) is kept as it is; outputs are not touched.
-
-    One direction, like nbdev's ``nbdev_update``: ``helpers/`` is the source, the cells follow.
-    """
-    changed = []
-    for cell in filter(is_saved_cell, notebook.cells):
-        lines = cell.source.splitlines()
-        spans = _definition_lines(cell.source)
-        # Bottom to top, so that the line numbers of the definitions above stay valid.
-        for name, (first, last) in sorted(spans.items(), key=lambda item: -item[1][0]):
-            _, text = helpers_twin(name, definitions)
-            if textwrap.dedent("\n".join(lines[first - 1 : last])).rstrip() != text:
-                lines[first - 1 : last] = text.splitlines()
-                changed.append(name)
-        cell.source = "\n".join(lines)
-    return sorted(changed)
-
-
-def write_synced(path: Path, definitions: dict[str, list[tuple[str, str]]]) -> list[str]:
-    """Sync the ``# @save`` cells of lesson ``path`` from ``helpers/``; write it only if changed."""
-    notebook = read(path)
-    changed = sync_saved_cells(notebook, definitions)
-    if changed:
-        nbformat.write(canonicalize(notebook), path)
-    return changed
-
-
 # --- Google Colab -------------------------------------------------------------------------------
 
 COLAB_BADGE_ID, COLAB_SETUP_ID = "colab-badge", "colab-setup"
@@ -411,51 +361,6 @@ def check_lessons(stack: str, paths: list[Path]) -> int:
     return failures
 
 
-# --- The repository's path: one setting ---------------------------------------------------------
-
-GITHUB_PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
-
-
-def set_repository(github_path: str, paths: list[Path]) -> None:
-    """Make ``github_path`` (``owner/name``) the repository's path: in pyproject.toml's
-    ``[project.urls]`` (the one setting), then in what is written from it: README's badges and
-    Binder/Colab links, and the Colab header of each lesson in ``paths``. What a fork runs once.
-    """
-    if not GITHUB_PATH.fullmatch(github_path):
-        raise ValueError(f"the repository path must be owner/name, got {github_path!r}")
-    old = repository_url().removeprefix("https://github.com/")
-    pyproject = ROOT / "pyproject.toml"
-    setting = 'Repository = "https://github.com/{}"'
-    text = pyproject.read_text()
-    if setting.format(old) not in text:
-        raise ValueError(f"pyproject.toml has no line {setting.format(old)!r} to rewrite")
-    pyproject.write_text(text.replace(setting.format(old), setting.format(github_path)))
-    readme = ROOT / "README.md"
-    links = re.compile(rf"(github\.com/|/gh/|/github/){re.escape(old)}(?=/)")
-    readme.write_text(links.sub(rf"\g<1>{github_path}", readme.read_text()))
-    for path in paths:
-        write_colab_header(path.resolve())
-
-
-def sync_lessons(paths: list[Path]) -> int:
-    """``--sync-saved``: one line per lesson; non-zero if a saved name has no single twin."""
-    definitions = helpers_definitions()
-    for path in paths:
-        try:
-            changed = write_synced(path.resolve(), definitions)
-        except SyncError as error:
-            print(f"{path}: {error}", file=sys.stderr)
-            return 1
-        if changed:
-            print(
-                f"{path}: synced {', '.join(changed)}; re-execute it: "
-                f"python -m tools.notebook_tools {path}"
-            )
-        else:
-            print(f"{path}: '# @save' cells already equal helpers/")
-    return 0
-
-
 def main(arguments: list[str]) -> int:
     import argparse
 
@@ -495,8 +400,12 @@ def main(arguments: list[str]) -> int:
     if options.check:
         return 1 if check_lessons(options.check, paths) else 0
     if options.sync_saved:
+        from tools.saved_cells import sync_lessons
+
         return sync_lessons(paths)
     if options.repository:
+        from tools.repository import set_repository
+
         set_repository(options.repository, paths)
         print(f"repository path set to {options.repository}; re-execute the lessons next")
         return 0
