@@ -95,4 +95,4 @@ def compat(session: nox.Session, stack: str) -> None:
         session.install("--pre", "--upgrade", tensorflow, *NEWEST_STACK, *RUNNER)
         # Without dependencies: the stack above is the newest one, keep it exactly.
         session.install("--no-deps", ".")
-    session.run("python", "-m", "tests.notebook_tools", "--check", stack, *session.posargs)
+    session.run("python", "-m", "tools.notebook_tools", "--check", stack, *session.posargs)

@@ -7,7 +7,8 @@ Two measurements are only exact from inside the kernel process:
 - a widget's answer to a control change: setting a control's ``value`` from Python runs its
   observers synchronously, so timing the assignment times the whole callback chain (compute,
   redraw, PNG encoding, the comm message to the front end), with the lesson's real data and
-  model, as the lesson built the widget.
+  model, as the lesson built the widget. A button is pressed (``click()`` runs its handlers
+  synchronously too) a few times instead: it launches work, with budgets of its own.
 
 The results are printed as one ``BENCHMARK-JSON:`` line that the driver parses. This module
 imports only the standard library at import time, so importing it costs the kernel nothing.
@@ -27,6 +28,9 @@ JSON_PREFIX = "BENCHMARK-JSON:"
 # How many distinct allowed values a sweep visits at most: a learner dragging a slider across
 # its range and back, not every value of a 1000-step slider.
 MAX_SWEEP_VALUES = 16
+# How many times each button is pressed: the median is a press after the first (which may trace
+# or build what later presses reuse), as a learner's second press.
+BUTTON_PRESSES = 3
 
 
 def peak_memory_bytes() -> int:
@@ -65,7 +69,7 @@ def sweep_values(control) -> tuple[str, list] | str:
     import ipywidgets as widgets
 
     if isinstance(control, widgets.Button):
-        return "button: launches work, not a control change (not timed)"
+        return "button: launches work, pressed rather than swept"
     if hasattr(control, "options") and hasattr(control, "index"):
         if isinstance(control.index, tuple):
             return "multiple selection (not timed)"
@@ -110,8 +114,37 @@ def sweep_path(values: list, current, changes: int) -> list:
 # --- timing -----------------------------------------------------------------------------------
 
 
+def _timing_row(seconds: list[float], errors: list[str], **details) -> dict:
+    return {
+        "timed": True,
+        **details,
+        "median_ms": statistics.median(seconds) * 1e3,
+        "max_ms": max(seconds) * 1e3,
+        "errors": errors[:3],
+        "error_count": len(errors),
+    }
+
+
+def time_presses(button, presses: int = BUTTON_PRESSES) -> dict:
+    """Press ``button`` ``presses`` times; return median and max in ms, and any errors."""
+    seconds, errors = [], []
+    for _ in range(presses):
+        start = time.perf_counter()
+        try:
+            button.click()
+        except Exception as error:  # a handler that raises is a finding, not a crash
+            errors.append(f"{type(error).__name__}: {error}")
+        seconds.append(time.perf_counter() - start)
+    return _timing_row(seconds, errors, kind="press", changes=presses, distinct_values=1)
+
+
 def time_control(control, changes: int = 30) -> dict:
-    """Time ``changes`` changes of one control; return median and max in ms, and any errors."""
+    """Time ``changes`` changes of one control (or a few presses of a button); return median
+    and max in ms, and any errors."""
+    import ipywidgets as widgets
+
+    if isinstance(control, widgets.Button):
+        return time_presses(control)
     plan = sweep_values(control)
     if isinstance(plan, str):
         return {"timed": False, "reason": plan}
@@ -132,15 +165,10 @@ def time_control(control, changes: int = 30) -> dict:
         setattr(control, attribute, original)  # leave the widget as the lesson left it
     except Exception as error:
         errors.append(f"{type(error).__name__}: {error}")
-    return {
-        "timed": True,
-        "changes": len(seconds),
-        "distinct_values": len(set(map(repr, path))),
-        "median_ms": statistics.median(seconds) * 1e3,
-        "max_ms": max(seconds) * 1e3,
-        "errors": errors[:3],
-        "error_count": len(errors),
-    }
+    distinct = len(set(map(repr, path)))
+    return _timing_row(
+        seconds, errors, kind="change", changes=len(seconds), distinct_values=distinct
+    )
 
 
 def builder_name(lesson_widget) -> str:

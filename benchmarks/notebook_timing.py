@@ -5,11 +5,16 @@ for before pressing Run All is not the lesson's fault) and stops when the lesson
 finished. Then extra cells, outside the timing, read the kernel's peak memory and, in one run,
 time every widget the lesson built (see ``benchmarks/in_kernel.py``).
 
+Before each run, the lesson's imports alone (every top-level ``import`` of its code cells, in one
+cell) are timed the same way in a fresh kernel of their own: the floor of that lesson on this
+machine at this moment. The budget is a ratio to it, so a slower or busier machine moves both.
+
 The notebook is executed as an in-memory copy: the committed file is never written.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import statistics
 import time
@@ -20,7 +25,7 @@ import nbformat
 from nbclient.exceptions import CellExecutionError
 
 from benchmarks.in_kernel import JSON_PREFIX
-from tests.notebook_tools import notebook_client
+from tools.notebook_tools import notebook_client
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOWEST_CELLS = 3
@@ -36,6 +41,8 @@ class NotebookRun:
     widgets: list[dict] | None = None
     # (code cell number from 1, seconds, first line) of the slowest cells: where to look first
     slowest_cells: list[tuple[int, float, str]] = field(default_factory=list)
+    # the lesson's imports alone, in a fresh kernel started just before this run
+    imports_seconds: float = float("nan")
 
 
 @dataclass
@@ -49,6 +56,15 @@ class NotebookResult:
     @property
     def median_seconds(self) -> float:
         return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def median_imports_seconds(self) -> float:
+        return statistics.median(run.imports_seconds for run in self.runs)
+
+    @property
+    def import_ratio(self) -> float:
+        """The lesson's median time over its imports' median time: 1 is the floor."""
+        return self.median_seconds / self.median_imports_seconds
 
     @property
     def peak_memory_bytes(self) -> int:
@@ -81,9 +97,50 @@ def _parse_report(cell: nbformat.NotebookNode) -> dict:
     raise RuntimeError("measurement cell printed no BENCHMARK-JSON line")
 
 
+def import_statements(notebook: nbformat.NotebookNode) -> list[str]:
+    """Every top-level ``import`` / ``from ... import`` of the code cells, in order, once each.
+
+    Cells are read as IPython runs them (``%magics`` become Python first); imports inside
+    functions or ``if`` blocks are left out, as they are not the lesson's start-up.
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    transform, found = TransformerManager().transform_cell, []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(transform(cell.source))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                statement = ast.unparse(node)
+                if statement not in found:
+                    found.append(statement)
+    return found
+
+
+def imports_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A notebook of one code cell: the lesson's imports alone."""
+    imports = nbformat.v4.new_notebook(metadata=notebook.metadata)
+    imports.cells = [nbformat.v4.new_code_cell("\n".join(import_statements(notebook)))]
+    return imports
+
+
 def run_once(path: Path, widget_changes: int = 0, timeout: int = 600) -> NotebookRun:
     """Execute ``path`` once in a fresh kernel; ``widget_changes`` > 0 also times its widgets."""
-    notebook = nbformat.read(path, as_version=4)
+    return _run(nbformat.read(path, as_version=4), path, widget_changes, timeout)
+
+
+def run_imports_once(path: Path, timeout: int = 600) -> float:
+    """Seconds the imports of lesson ``path`` alone take, from a fresh kernel's start."""
+    return _run(imports_notebook(nbformat.read(path, as_version=4)), path, 0, timeout).seconds
+
+
+def _run(
+    notebook: nbformat.NotebookNode, path: Path, widget_changes: int, timeout: int
+) -> NotebookRun:
     client = notebook_client(notebook, path, timeout)
     started = time.perf_counter()
     with client.setup_kernel():
@@ -116,12 +173,15 @@ def run_once(path: Path, widget_changes: int = 0, timeout: int = 600) -> Noteboo
 def benchmark_notebook(
     path: Path, runs: int = 3, widget_changes: int = 30, progress=print
 ) -> NotebookResult:
-    """``runs`` fresh-kernel executions; the last one also times the widgets."""
+    """``runs`` fresh-kernel executions, each after one of its imports alone; the last one also
+    times the widgets."""
     result = NotebookResult(path.stem)
     for number in range(1, runs + 1):
         changes = widget_changes if number == runs else 0
         try:
+            imports_seconds = run_imports_once(path)
             run = run_once(path, widget_changes=changes)
+            run.imports_seconds = imports_seconds
         except (CellExecutionError, RuntimeError, TimeoutError) as error:
             result.error = f"{type(error).__name__}: {str(error).strip().splitlines()[-1]}"
             progress(f"  {path.stem} run {number}: FAILED {result.error}")
@@ -129,7 +189,8 @@ def benchmark_notebook(
         result.runs.append(run)
         progress(
             f"  {path.stem} run {number}/{runs}: {run.seconds:.2f} s after a "
-            f"{run.kernel_start_seconds:.2f} s kernel start, "
+            f"{run.kernel_start_seconds:.2f} s kernel start (imports alone "
+            f"{imports_seconds:.2f} s: {run.seconds / imports_seconds:.2f}x), "
             f"peak {run.peak_memory_bytes / 1e6:.0f} MB"
         )
     return result

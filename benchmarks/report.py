@@ -1,8 +1,11 @@
 """The budgets, the check against them, and the Markdown table ``RESULTS.md`` holds.
 
-The budgets are the promises of DEVELOPERS.md and issue 7: a lesson nobody waits for, a kernel
-that fits on Binder with room to spare, a widget that follows the slider, and reverse-mode
-autodiff whose gradient costs a few forward passes whatever the number of parameters.
+The budgets are the promises the README makes under "Speed and memory": a lesson nobody waits
+for, a kernel that fits on Binder with room to spare, a widget that follows the slider (and a
+button whose work is done before the learner wonders), and reverse-mode autodiff whose gradient
+costs a few forward passes whatever the number of parameters, while finite differences grow
+with it. Every timing budget lives here, none in the test run (timings flake on shared
+machines).
 """
 
 from __future__ import annotations
@@ -11,10 +14,35 @@ from dataclasses import dataclass, field
 
 from benchmarks.notebook_timing import NotebookResult
 
-LESSON_SECONDS = 15.0  # kernel started -> last cell finished, on 2 CPU cores
+# Kernel started -> last cell finished, at most this many times the lesson's imports alone
+# (timed in a fresh kernel beside it, in the same run): a ratio holds on a slower or busier
+# machine, where an absolute number in seconds would not. 2x would be as cheap as it gets.
+LESSON_IMPORT_RATIO = 3.5
 KERNEL_PEAK_BYTES = 1.0e9  # 1.0 GB (10^9 bytes), the kernel's resident high-water mark
 WIDGET_MEDIAN_MS = 50.0  # median answer to one control change, for every control
+# A button launches work (training, a call): median of a few presses, by builder.
+PRESS_MEDIAN_MS = 2000.0
+PRESS_MEDIAN_MS_BY_BUILDER = {"make_tracing_widget": 50.0}  # a call of a traced tf_cube
+# The slowest single change, where one change may build something new: (builder, control).
+CONTROL_MAX_MS = {("make_gradient_check_widget", "layer"): 200.0}  # a new layer to check
 TAPE_FORWARD_RATIO = 5.0  # one tape gradient, in forward passes, for every n measured
+# Finite differences cost about n forward passes: at least this fraction of n, for every n.
+DIFFERENCE_MIN_FRACTION_OF_N = 0.1
+
+
+def widget_budgets(row: dict) -> tuple[float, float | None]:
+    """``(median_ms, max_ms or None)``: the budgets of one timed control or button."""
+    if row.get("kind") == "press":
+        median = PRESS_MEDIAN_MS_BY_BUILDER.get(row["builder"], PRESS_MEDIAN_MS)
+    else:
+        median = WIDGET_MEDIAN_MS
+    return median, CONTROL_MAX_MS.get((row["builder"], row["control"]))
+
+
+def widget_ok(row: dict) -> bool:
+    median, slowest = widget_budgets(row)
+    too_slow = slowest is not None and row["max_ms"] > slowest
+    return row["median_ms"] <= median and not too_slow and not row["error_count"]
 
 
 @dataclass
@@ -38,10 +66,11 @@ def problems(results: Results) -> list[str]:
         if notebook.error:
             found.append(f"{notebook.name}: did not run to the end ({notebook.error})")
             continue
-        if notebook.median_seconds > LESSON_SECONDS:
+        if notebook.import_ratio > LESSON_IMPORT_RATIO:
             found.append(
                 f"{notebook.name}: {notebook.median_seconds:.1f} s median, "
-                f"budget {LESSON_SECONDS:.0f} s"
+                f"{notebook.import_ratio:.2f}x its imports alone "
+                f"({notebook.median_imports_seconds:.1f} s), budget {LESSON_IMPORT_RATIO}x"
             )
         if notebook.peak_memory_bytes > KERNEL_PEAK_BYTES:
             found.append(
@@ -52,10 +81,13 @@ def problems(results: Results) -> list[str]:
             label = f"{notebook.name}: widget {row['widget']} control {row['control']!r}"
             if row.get("error_count"):
                 found.append(f"{label} raised {row['error_count']}x: {row['errors'][0]}")
-            if row.get("timed") and row["median_ms"] > WIDGET_MEDIAN_MS:
-                found.append(
-                    f"{label}: {row['median_ms']:.0f} ms median, budget {WIDGET_MEDIAN_MS:.0f} ms"
-                )
+            if not row.get("timed"):
+                continue
+            median, slowest = widget_budgets(row)
+            if row["median_ms"] > median:
+                found.append(f"{label}: {row['median_ms']:.0f} ms median, budget {median:.0f} ms")
+            if slowest is not None and row["max_ms"] > slowest:
+                found.append(f"{label}: {row['max_ms']:.0f} ms at worst, budget {slowest:.0f} ms")
     for builder in results.unmeasured_builders:
         found.append(f"widget builder {builder}: no lesson kernel held a widget it built")
     if results.gradient_error:
@@ -66,6 +98,14 @@ def problems(results: Results) -> list[str]:
                 f"gradient cost at n={row['n_params']:,.0f}: tape = {row['tape_ratio']:.1f} "
                 f"forward passes, budget {TAPE_FORWARD_RATIO:.0f}"
             )
+        for scheme in ("forward", "central"):
+            ratio = row[f"{scheme}_difference_ratio"]
+            if ratio < DIFFERENCE_MIN_FRACTION_OF_N * row["n_params"]:
+                found.append(
+                    f"gradient cost at n={row['n_params']:,.0f}: {scheme} differences = "
+                    f"{ratio:,.3g} forward passes, expected at least "
+                    f"{DIFFERENCE_MIN_FRACTION_OF_N:g} n (do they still touch every coordinate?)"
+                )
     return found
 
 
@@ -113,19 +153,21 @@ def _notebook_section(notebooks: list[NotebookResult]) -> list[str]:
     rows = []
     for notebook in notebooks:
         if notebook.error:
-            rows.append([notebook.name, "failed", notebook.error, "", "", "✗"])
+            rows.append([notebook.name, "failed", notebook.error, "", "", "", "", "✗"])
             continue
         seconds = [run.seconds for run in notebook.runs]
         starts = [run.kernel_start_seconds for run in notebook.runs]
         ok = (
-            notebook.median_seconds <= LESSON_SECONDS
+            notebook.import_ratio <= LESSON_IMPORT_RATIO
             and notebook.peak_memory_bytes <= KERNEL_PEAK_BYTES
         )
         rows.append(
             [
                 f"`{notebook.name}`",
-                f"**{notebook.median_seconds:.1f}**",
+                f"{notebook.median_seconds:.1f}",
                 _seconds_list(seconds),
+                f"{notebook.median_imports_seconds:.1f}",
+                f"**{notebook.import_ratio:.2f}**",
                 f"{sorted(starts)[len(starts) // 2]:.1f}",
                 f"{notebook.peak_memory_bytes / 1e6:.0f}",
                 _mark(ok),
@@ -143,15 +185,20 @@ def _notebook_section(notebooks: list[NotebookResult]) -> list[str]:
         "## Lessons: from kernel started to the last cell's end",
         "",
         "Each run executes the notebook with nbclient in a fresh kernel; the clock starts when the "
-        "kernel answers `kernel_info` and stops when the last cell ends. Peak memory is the "
-        "kernel's `ru_maxrss`, read in the kernel after the last cell (and after the widget "
+        "kernel answers `kernel_info` and stops when the last cell ends. Just before each run, "
+        "the lesson's imports alone (its top-level `import` lines, in one cell) are timed the "
+        "same way in a fresh kernel: the budget is the ratio of the two medians, so it holds on "
+        "a slower or busier machine; the seconds are information about this one. Peak memory is "
+        "the kernel's `ru_maxrss`, read in the kernel after the last cell (and after the widget "
         "moves), the largest of the runs.",
         "",
         *_table(
             [
                 "lesson",
-                f"median (s) ≤ {LESSON_SECONDS:.0f}",
+                "median (s)",
                 "runs (s)",
+                "imports alone, median (s)",
+                f"lesson / imports ≤ {LESSON_IMPORT_RATIO}",
                 "kernel start (s)",
                 f"kernel peak (MB) ≤ {KERNEL_PEAK_BYTES / 1e6:.0f}",
                 "budget",
@@ -179,16 +226,21 @@ def _widget_section(notebooks: list[NotebookResult], unmeasured: list[str]) -> l
             if not row.get("timed"):
                 skipped.append(f"- {where}, control `{row['control']}`: {row['reason']}.")
                 continue
-            ok = row["median_ms"] <= WIDGET_MEDIAN_MS and not row["error_count"]
             errors = f", {row['error_count']} raised" if row["error_count"] else ""
+            median, slowest = widget_budgets(row)
+            if row.get("kind") == "press":
+                changes = f"{row['changes']} presses{errors}"
+            else:
+                changes = f"{row['changes']} over {row['distinct_values']} values{errors}"
+            budget = f"≤ {median:.0f}" + (f", max ≤ {slowest:.0f}" if slowest else "")
             rows.append(
                 [
                     where,
                     f"`{row['control']}` ({row['type']})",
-                    f"{row['changes']} over {row['distinct_values']} values{errors}",
+                    changes,
                     f"**{row['median_ms']:.1f}**",
                     f"{row['max_ms']:.1f}",
-                    _mark(ok),
+                    f"{_mark(widget_ok(row))} ({budget})",
                 ]
             )
     lines = [
@@ -196,7 +248,9 @@ def _widget_section(notebooks: list[NotebookResult], unmeasured: list[str]) -> l
         "",
         "Measured in the lesson's kernel after its last cell, on the widgets the lesson built: "
         "each control is set from Python to allowed values, walking across its range and back "
-        "(setting `value` runs the observers synchronously: compute, redraw, PNG, comm message).",
+        "(setting `value` runs the observers synchronously: compute, redraw, PNG, comm message). "
+        f"A button is pressed a few times instead (`click()` runs its handlers synchronously); "
+        f"its work has a budget of its own, {PRESS_MEDIAN_MS:.0f} ms median unless the row says.",
         "",
     ]
     if rows:
@@ -204,9 +258,9 @@ def _widget_section(notebooks: list[NotebookResult], unmeasured: list[str]) -> l
             "lesson, widget (builder)",
             "control",
             "changes",
-            f"median (ms) ≤ {WIDGET_MEDIAN_MS:.0f}",
+            "median (ms)",
             "max (ms)",
-            "budget",
+            "budget (ms)",
         ]
         lines += _table(header, rows)
     else:
@@ -244,7 +298,11 @@ def _gradient_section(gradient: list[dict] | None, error: str | None) -> list[st
                 f"{row['forward_difference_ratio']:,.3g}",
                 f"{row['central_difference_ratio']:,.3g}",
                 f"{coordinates:,.0f} of {n:,.0f}, scaled" if scaled else "all",
-                _mark(row["tape_ratio"] <= TAPE_FORWARD_RATIO),
+                _mark(
+                    row["tape_ratio"] <= TAPE_FORWARD_RATIO
+                    and min(row["forward_difference_ratio"], row["central_difference_ratio"])
+                    >= DIFFERENCE_MIN_FRACTION_OF_N * n
+                ),
             ]
         )
     header = [
@@ -302,10 +360,13 @@ def render(results: Results, command: str) -> str:
         "",
         *verdict,
         "",
-        f"Budgets: a lesson runs in at most {LESSON_SECONDS:.0f} s after its kernel has "
-        f"started; a kernel peaks at {KERNEL_PEAK_BYTES / 1e9:.1f} GB at most; every widget "
-        f"control answers in {WIDGET_MEDIAN_MS:.0f} ms median at most; one tape gradient costs "
-        f"at most {TAPE_FORWARD_RATIO:.0f} forward passes for every n measured.",
+        f"Budgets: a lesson runs, after its kernel has started, in at most "
+        f"{LESSON_IMPORT_RATIO}x the time its imports alone take in a fresh kernel; a kernel "
+        f"peaks at {KERNEL_PEAK_BYTES / 1e9:.1f} GB at most; every widget "
+        f"control answers in {WIDGET_MEDIAN_MS:.0f} ms median at most (a button's work in "
+        f"{PRESS_MEDIAN_MS:.0f} ms, or as its row says); one tape gradient costs at most "
+        f"{TAPE_FORWARD_RATIO:.0f} forward passes and finite differences at least "
+        f"{DIFFERENCE_MIN_FRACTION_OF_N:g} n, for every n measured.",
         "",
         *_floor_section(results.floor),
         *_notebook_section(results.notebooks),

@@ -2,15 +2,18 @@
 
 Usage (from the repository's root)::
 
-    python -m benchmarks.run            # the full run: about 3 minutes on 2 cores
-    python -m benchmarks.run --smoke    # seconds: proves the script still works, times nothing
+    python -m benchmarks.run            # the full run: a few minutes on 2 cores
+    python -m benchmarks.run --notebooks notebooks/01_custom_layers.ipynb   # one lesson
+    python -m benchmarks.run --smoke    # a short run of every part: the script still works
 
 The full run measures, on the machine it runs on:
 
 1. the floor: ``import tensorflow`` in a fresh process (time, peak memory), 3 runs;
 2. each lesson ``notebooks/NN_*.ipynb``: executed with nbclient from a fresh kernel, wall time
-   from kernel started to the last cell's end (median of 3 runs) and the kernel's peak memory;
-3. each widget the lessons build: its answer to one control change (median of 30 changes);
+   from kernel started to the last cell's end (median of 3 runs) and the kernel's peak memory,
+   each run just after its imports alone in another fresh kernel (the budget is the ratio);
+3. each widget the lessons build: its answer to one control change (median of 30 changes), and
+   to a press of each of its buttons (median of 3 presses);
 4. the cost of one gradient for n = 10 ... 1e6 parameters (``helpers.lesson04_autodiff``).
 
 It exits with status 1 and names what is over budget (or could not be measured), 0 otherwise.
@@ -35,11 +38,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file (python benchmarks/run.py): find the package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import nbformat  # noqa: E402
+import nbformat
 
-from benchmarks import report  # noqa: E402
-from benchmarks.fresh_process import JSON_PREFIX  # noqa: E402
-from benchmarks.notebook_timing import ROOT, benchmark_notebook  # noqa: E402
+from benchmarks import report
+from benchmarks.fresh_process import JSON_PREFIX
+from benchmarks.notebook_timing import ROOT, benchmark_notebook
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 GRADIENT_SIZES = [10**k for k in range(1, 7)]  # 10, 100, ..., 1e6 parameters
@@ -106,6 +109,8 @@ def make_smoke_widget():
     (curve,) = panel.axes.plot(x, np.sin(x), animated=True)
     panel.axes.set(xlabel="x", ylabel="sin(k x)", ylim=(-1.1, 1.1))
     frequency = widgets.FloatSlider(value=1.0, min=0.5, max=4.0, step=0.5, description="k")
+    reset = widgets.Button(description="k = 1")
+    reset.on_click(lambda button: setattr(frequency, "value", 1.0))
     readout = widgets.HTML()
 
     def on_change(change):
@@ -115,8 +120,9 @@ def make_smoke_widget():
 
     frequency.observe(on_change, "value")
     on_change(None)
-    box = widgets.VBox([frequency, panel.image, readout])
-    return LessonWidget(box, {"frequency": frequency}, {"plot": panel.image, "text": readout})
+    box = widgets.VBox([frequency, reset, panel.image, readout])
+    controls = {"frequency": frequency, "reset": reset}
+    return LessonWidget(box, controls, {"plot": panel.image, "text": readout})
 
 
 smoke_widget = make_smoke_widget()

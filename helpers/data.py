@@ -5,6 +5,8 @@ diabetes data set (442 patients, 10 features, a disease-progression target) insi
 It is small enough to train on in a second, and real enough that a model has something to learn.
 """
 
+from helpers.validation import require_fraction, require_seed
+
 from typing import NamedTuple
 
 import numpy as np
@@ -39,9 +41,9 @@ def load_regression_data(seed: int = 42, test_size: float = 0.2, valid_size: flo
     Returns:
         A :class:`RegressionData` of float32 arrays.
     """
-    for name, value in (("test_size", test_size), ("valid_size", valid_size)):
-        if not 0.0 < value < 1.0:
-            raise ValueError(f"{name} must be a fraction in (0, 1), got {value!r}")
+    seed = require_seed(seed)
+    test_size = require_fraction("test_size", test_size)
+    valid_size = require_fraction("valid_size", valid_size)
     X, y = load_diabetes(return_X_y=True)
     y = y.reshape(-1, 1)
     X_full, X_test, y_full, y_test = train_test_split(X, y, test_size=test_size, random_state=seed)
@@ -86,8 +88,8 @@ def load_digits_data(seed: int = 42, valid_size: float = 0.2):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0.0 < valid_size < 1.0:
-        raise ValueError(f"valid_size must be a fraction in (0, 1), got {valid_size!r}")
+    seed = require_seed(seed)
+    valid_size = require_fraction("valid_size", valid_size)
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     X_train, X_valid, y_train, y_valid = train_test_split(

@@ -19,6 +19,8 @@ Isolation, and why:
 
 from __future__ import annotations
 
+from helpers.widgets.base import WIDGET_VIEW
+
 import ast
 import html.parser
 import json
@@ -79,7 +81,6 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
 os.execv(sys.argv[1], sys.argv[1:])
 """
 
-WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 WIDGET_FAILURE_TEXTS = ("Error displaying widget", "Loading widget...")
 
 
@@ -373,7 +374,7 @@ def count_outputs(notebook: nbformat.NotebookNode) -> dict[str, int]:
     for cell in notebook.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             data = output.get("data", {})
-            if WIDGET_VIEW_MIME in data:
+            if WIDGET_VIEW in data:
                 counts["widgetViews"] += 1
             elif any(mime in data for mime in IMAGE_MIMES):
                 counts["plotImages"] += 1

@@ -25,24 +25,12 @@ class TestMeasureGradientCost:
         cost = measure_gradient_cost(10, max_coordinates=200, repeats=1)
         assert cost.sampled_coordinates == 10
 
-    def test_ratios_divide_by_one_forward_pass(self):
+    def test_a_measured_cost_cannot_be_edited_afterwards(self):
+        # Its timings (tape <= 5 forward passes, finite differences growing with n) are
+        # budgets of ``python -m benchmarks.run``, not of this test run.
         cost = measure_gradient_cost(50, repeats=1)
-        assert cost.tape_ratio == pytest.approx(cost.tape_seconds / cost.forward_seconds)
-        assert cost.forward_difference_ratio == pytest.approx(
-            cost.forward_difference_seconds / cost.forward_seconds
-        )
-        assert cost.central_difference_ratio == pytest.approx(
-            cost.central_difference_seconds / cost.forward_seconds
-        )
         with pytest.raises(dataclasses.FrozenInstanceError):
             cost.n_params = 3
-
-    def test_finite_differences_grow_with_n_the_tape_does_not(self):
-        # The benchmark (issue 7) relies on "a tape gradient costs at most 5 forward passes".
-        cost = measure_gradient_cost(100_000, max_coordinates=20, repeats=5)
-        assert cost.tape_ratio <= 5, cost
-        assert cost.forward_difference_ratio > 0.1 * cost.n_params, cost
-        assert cost.central_difference_seconds > 100 * cost.tape_seconds, cost
 
     @pytest.mark.parametrize(
         ("argument", "value"),
@@ -290,7 +278,7 @@ def test_the_curve_is_the_helpers_error_at_each_eps(scheme, dtype):
 @pytest.mark.parametrize("scheme", ["forward", "central"])
 def test_python_floats_are_compared_with_a_float64_tape(scheme):
     # Python floats are differenced in float64: a float32 reference put a floor of ~1e-8
-    # (central) to ~1e-7 under the curve, hiding the bottom of the V (issue 14, item 2).
+    # (central) to ~1e-7 under the curve, hiding the bottom of the V.
     eps = np.logspace(-12, 0, 49)
     f, point = autodiff.sine_exp_function, [1.0, 0.5]
     default = autodiff.finite_difference_error_curve(f, point, eps, scheme=scheme)
@@ -451,7 +439,7 @@ PENALTY_INPUTS = np.random.default_rng(2).normal(size=(12, 3)).astype("float32")
 @pytest.mark.parametrize("outputs", [1, 2, 3])
 @pytest.mark.parametrize("training", [False, True])
 def test_the_penalty_is_each_examples_own_jacobian_norm(outputs, training):
-    # With several outputs, the gradient of their sum is not the Jacobian (issue 14, item 1).
+    # With several outputs, the gradient of their sum is not the Jacobian.
     model = small_model(keras.layers.Dropout(0.0), outputs=outputs)
     penalty, _ = autodiff.input_gradient_penalty(model, PENALTY_INPUTS, training=training)
     expected = diagonal_jacobian_penalty(model, PENALTY_INPUTS, training)

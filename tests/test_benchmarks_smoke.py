@@ -11,11 +11,12 @@ import subprocess
 import sys
 
 import ipywidgets as widgets
+import nbformat
 import pytest
 
-from benchmarks import in_kernel, report
+from benchmarks import in_kernel, notebook_timing, report
 from benchmarks.notebook_timing import NotebookResult, NotebookRun
-from tests.notebook_tools import ROOT
+from tools.notebook_tools import ROOT
 
 # --- which values a control is moved to ------------------------------------------------------
 
@@ -44,9 +45,13 @@ def test_a_long_slider_is_swept_across_its_whole_range_in_a_few_values():
     assert (values[0], values[-1]) == (0, 1000)
 
 
-def test_buttons_and_free_text_are_not_timed_and_say_why():
-    assert "button" in in_kernel.sweep_values(widgets.Button())
+def test_buttons_are_pressed_not_swept_and_free_text_is_not_timed():
+    assert "pressed" in in_kernel.sweep_values(widgets.Button())
     assert "not timed" in in_kernel.sweep_values(widgets.Text())
+    button, presses = widgets.Button(), []
+    button.on_click(presses.append)
+    row = in_kernel.time_control(button)
+    assert row["kind"] == "press" and row["changes"] == len(presses) == in_kernel.BUTTON_PRESSES
 
 
 def test_sweep_path_changes_the_value_every_time():
@@ -98,31 +103,73 @@ def test_widgets_are_found_named_and_traced_to_their_builder():
     ]
 
 
+# --- a lesson's imports alone -----------------------------------------------------------------
+
+
+def test_the_imports_alone_are_every_top_level_import_once_in_order():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("import nothing"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport helpers\n\nimport numpy as np"),
+        nbformat.v4.new_code_cell("def f():\n    import json\n\nfrom math import pi\nx = pi"),
+        nbformat.v4.new_code_cell("import numpy as np\nif True:\n    import os"),
+    ]
+    assert notebook_timing.import_statements(notebook) == [
+        "import helpers",
+        "import numpy as np",
+        "from math import pi",
+    ]
+    (cell,) = notebook_timing.imports_notebook(notebook).cells
+    assert cell.source == "import helpers\nimport numpy as np\nfrom math import pi"
+
+
 # --- budgets ---------------------------------------------------------------------------------
 
 
-def fake_results(seconds=5.0, peak=5e8, widget_ms=10.0, tape_ratio=3.0):
-    widget_row = {
+def _widget_row(control="eps", builder="make_w_widget", kind="change", median_ms=10.0, max_ms=None):
+    return {
         "widget": "w",
-        "builder": "make_w_widget",
-        "control": "eps",
-        "type": "FloatSlider",
+        "builder": builder,
+        "control": control,
+        "type": "FloatSlider" if kind == "change" else "Button",
         "timed": True,
-        "changes": 30,
-        "distinct_values": 16,
-        "median_ms": widget_ms,
-        "max_ms": widget_ms * 2,
+        "kind": kind,
+        "changes": 30 if kind == "change" else 3,
+        "distinct_values": 16 if kind == "change" else 1,
+        "median_ms": median_ms,
+        "max_ms": max_ms or median_ms * 2,
         "errors": [],
         "error_count": 0,
     }
-    lesson = NotebookResult("01_x", [NotebookRun(seconds, 1.0, int(peak), [widget_row])])
+
+
+def fake_results(
+    seconds=5.0,
+    imports_seconds=2.5,
+    peak=5e8,
+    widget_ms=10.0,
+    tape_ratio=3.0,
+    train_ms=1500.0,
+    call_ms=10.0,
+    layer_max_ms=150.0,
+    difference_ratio=1e6,
+    central_ratio=2e6,
+):
+    widget_rows = [
+        _widget_row(median_ms=widget_ms),
+        _widget_row("train", "make_training_loop_widget", "press", train_ms),
+        _widget_row("call", "make_tracing_widget", "press", call_ms),
+        _widget_row("layer", "make_gradient_check_widget", max_ms=layer_max_ms),
+    ]
+    run = NotebookRun(seconds, 1.0, int(peak), widget_rows, imports_seconds=imports_seconds)
+    lesson = NotebookResult("01_x", [run])
     gradient = {
         "n_params": 1e6,
         "sampled_coordinates": 200.0,
         "forward_seconds": 0.01,
         "tape_ratio": tape_ratio,
-        "forward_difference_ratio": 1e6,
-        "central_difference_ratio": 2e6,
+        "forward_difference_ratio": difference_ratio,
+        "central_difference_ratio": central_ratio,
     }
     machine = {"date": "today", "cpu_count": 2, "cpu_model": "x", "load_before": "0"}
     return report.Results(
@@ -145,10 +192,16 @@ def test_every_budget_met_means_no_problem_and_a_complete_table():
 @pytest.mark.parametrize(
     ("over", "named"),
     [
-        ({"seconds": 16.0}, "01_x: 16.0 s median"),
+        ({"seconds": 9.0}, "01_x: 9.0 s median, 3.60x its imports alone (2.5 s), budget 3.5x"),
+        ({"imports_seconds": 1.0}, "01_x: 5.0 s median, 5.00x its imports alone (1.0 s)"),
         ({"peak": 1.2e9}, "01_x: kernel peak 1.20 GB"),
         ({"widget_ms": 80.0}, "control 'eps': 80 ms median"),
         ({"tape_ratio": 7.0}, "n=1,000,000: tape = 7.0 forward passes"),
+        ({"difference_ratio": 5e4}, "forward differences = 5e+04 forward passes"),
+        ({"central_ratio": 5e4}, "central differences = 5e+04 forward passes"),
+        ({"train_ms": 2500.0}, "control 'train': 2500 ms median, budget 2000 ms"),
+        ({"call_ms": 80.0}, "control 'call': 80 ms median, budget 50 ms"),
+        ({"layer_max_ms": 300.0}, "control 'layer': 300 ms at worst, budget 200 ms"),
     ],
 )
 def test_what_is_over_budget_is_named(over, named):
@@ -174,6 +227,8 @@ def test_smoke_run_of_the_script(tmp_path):
     for heading in ("## The floor", "## Lessons", "## Widgets", "## The cost of one gradient"):
         assert heading in text
     assert "smoke_widget (make_smoke_widget)" in text and "30 over" in text
+    assert "3 presses" in text  # its button, pressed
+    assert "| `00_smoke` |" in text and "lesson / imports" in text  # beside its imports alone
     assert "(`import ipywidgets as widgets`)" in text  # the slowest cell is named
     assert "| 10 |" in text, (
         "the gradient cost at n = 10 is missing: is helpers.lesson04_autodiff there?"

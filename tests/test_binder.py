@@ -28,7 +28,7 @@ from jupyter_server.services.kernels.kernelmanager import MappingKernelManager
 from jupyterlab.labapp import LabApp
 from packaging.requirements import Requirement
 
-from tests.notebook_tools import NOTEBOOKS, ROOT, code_cells, read
+from tools.notebook_tools import NOTEBOOKS, ROOT, code_cells, read
 
 BINDER = ROOT / "binder"
 QUIET_TF = ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")

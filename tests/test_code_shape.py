@@ -1,9 +1,13 @@
-"""The widgets and self-checks stay small pieces, and the benchmark still knows who built what.
+"""The widgets and self-checks stay small pieces, cheap to import, and the benchmark still knows
+who built what.
 
-The guide asks that a function fit on a screen (a long widget builder becomes a small class
-with named methods): this test holds ``helpers/widgets/`` and ``helpers/checks/`` to it. Every
-builder also records its name on the widget it returns (``@lesson_widget_builder``), which is
-how the benchmark reports each timing under the builder a learner calls.
+A function fits on a screen (a long widget builder becomes a small class with named methods):
+this test holds ``helpers/widgets/`` and ``helpers/checks/`` to it. Importing them does not import
+TensorFlow or Keras, whose import takes several times what everything else they need takes, so
+the benchmark's smoke run, the tools and the tests that need no model stay fast; only those
+imports (and helpers modules that make them) are deferred into the functions that use them.
+Every builder also records its name on the widget it returns (``@lesson_widget_builder``), which
+is how the benchmark reports each timing under the builder a learner calls.
 """
 
 import helpers
@@ -12,6 +16,8 @@ from helpers.lesson03_losses import ReconstructionSweep
 from helpers.lesson04_gradient_cost import GradientCost
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +25,7 @@ import pytest
 
 from benchmarks import in_kernel
 
-# A screen: the guide's "fits on a screen", with room for a docstring.
+# A screen: "fits on a screen", with room for a docstring.
 MAX_FUNCTION_LINES = 60
 PACKAGES = ("widgets", "checks")
 
@@ -40,6 +46,17 @@ def test_every_function_fits_on_a_screen(package):
         if lines > MAX_FUNCTION_LINES
     ]
     assert not too_long, f"split these into named pieces: {too_long}"
+
+
+def test_importing_widgets_and_checks_does_not_import_tensorflow():
+    code = (
+        "import sys\nimport helpers.widgets, helpers.checks\n"
+        "print(sorted({'tensorflow', 'keras'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]", f"importing helpers.widgets / helpers.checks imported {loaded}"
 
 
 BUILDERS = [name for name in widgets.__all__ if name.startswith("make_")]

@@ -1,4 +1,4 @@
-"""Google Colab: the header cells ``tests.notebook_tools --colab-header`` writes, and the links.
+"""Google Colab: the header cells ``tools.notebook_tools --colab-header`` writes, and the links.
 
 Colab itself cannot be reached from here, so the install cell is run in this process twice: as
 outside Colab (it must do nothing and print nothing, or nbval and every stored lesson would see
@@ -16,8 +16,8 @@ import types
 import nbformat
 import pytest
 
-from tests import notebook_tools
-from tests.notebook_tools import (
+from tools import notebook_tools
+from tools.notebook_tools import (
     COLAB_BADGE_ID,
     COLAB_SETUP_ID,
     NOTEBOOKS,
@@ -144,5 +144,5 @@ def test_each_stored_lesson_has_the_current_colab_header(path):
     notebook = read(path)
     current = add_colab_header(read(path), path)
     assert [cell.source for cell in notebook.cells] == [cell.source for cell in current.cells], (
-        f"{path.name}: run python -m tests.notebook_tools --colab-header {path}, then re-execute"
+        f"{path.name}: run python -m tools.notebook_tools --colab-header {path}, then re-execute"
     )

@@ -1,4 +1,4 @@
-"""The compatibility run's verdict (``tests.notebook_tools --check``): errors only, and only
+"""The compatibility run's verdict (``tools.notebook_tools --check``): errors only, and only
 outside the cells tagged ``raises-exception``. Tiny notebooks, so a kernel start is the cost."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from tests.notebook_tools import check_lesson, main
+from tools.notebook_tools import check_lesson, main
 
 
 def notebook(tmp_path, name, *cells):

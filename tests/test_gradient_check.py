@@ -1,8 +1,6 @@
 """Lesson 06's helpers: the softplus versions, gradient_check and its report, the broken layer,
 forward against reverse mode, and the exercises' self-checks."""
 
-import helpers.lesson06_gradient_check
-import helpers.lesson06_gradients
 from helpers import lesson06_jacobians as jacobians
 from helpers.checks import check_hessian_vector_product, check_safe_norm
 from helpers.lesson01_layers import MyDense, MyLayerNormalization
@@ -97,10 +95,6 @@ class TestSoftplus:
                 value = my_better_softplus(variable)
             gradient = inner.gradient(value, variable)
         assert math.isnan(float(outer.gradient(gradient, variable)))
-
-    def test_the_checker_lives_in_its_own_module(self):
-        assert helpers.lesson06_gradient_check.gradient_check is gradient_check
-        assert not hasattr(helpers.lesson06_gradients, "gradient_check")
 
 
 # --- gradient_check ----------------------------------------------------------------------------
@@ -562,8 +556,8 @@ class TestSelfChecks:
         assert "shape" in report.lines[0].detail
 
 
-def test_the_lesson_saves_the_names_the_issue_fixes():
-    from tests.notebook_tools import ROOT, read, saved_definitions
+def test_lesson_06_saves_the_functions_and_layer_it_teaches():
+    from tools.notebook_tools import ROOT, read, saved_definitions
 
     saved = saved_definitions(read(ROOT / "notebooks" / "06_custom_gradients.ipynb"))
     assert {"my_softplus", "my_better_softplus", "gradient_check", "MySoftplusDense"} <= set(saved)

@@ -176,7 +176,7 @@ def test_activity_penalty_round_trips_inside_a_model(tmp_path):
 
 
 def test_activity_regularizer_is_activity_penalty_times_the_units():
-    # Lesson 03 and ActivityPenalty's docstring (issue 14, item 19): Keras sums over the units.
+    # Lesson 03 and ActivityPenalty's docstring say so: Keras sums over the units.
     features = DATA.X_valid[:8]
     regularized = keras.layers.Activation(
         "linear", activity_regularizer=keras.regularizers.L1(0.01)
@@ -196,7 +196,7 @@ class _BookBuildRegressor(ReconstructingRegressor):
 
 
 def test_a_build_that_leaves_layers_unbuilt_loads_no_weights_and_says_nothing(tmp_path, recwarn):
-    # Lesson 03's pitfall (issue 14, item 18): each unbuilt layer's "was never built" error is
+    # Lesson 03's pitfall: each unbuilt layer's "was never built" error is
     # erased by a second, empty load through another path. If a Keras release starts raising
     # or warning here, the lesson's explanation must change.
     model = _BookBuildRegressor(1)

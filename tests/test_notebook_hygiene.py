@@ -11,7 +11,7 @@ import re
 import nbformat
 import pytest
 
-from tests.notebook_tools import (
+from tools.notebook_tools import (
     COLAB_SETUP_ID,
     NOTEBOOKS,
     canonicalize,
@@ -37,7 +37,7 @@ def test_valid_and_canonical(path):
     assert notebook.metadata.kernelspec.name == "python3"
     canonical = nbformat.writes(canonicalize(read(path))) + "\n"
     assert path.read_text() == canonical, (
-        f"{path.name} is not in canonical form: run python -m tests.notebook_tools {path}"
+        f"{path.name} is not in canonical form: run python -m tools.notebook_tools {path}"
     )
 
 
@@ -73,7 +73,7 @@ def test_lesson_starts_by_importing_helpers(path):
         # The Colab install cell may come first: it imports only `sys` (and, on Colab,
         # `subprocess`), never TensorFlow, and it must be exactly the generated one.
         assert cells[0].source == colab_setup_source(), (
-            f"{path.name}: stale Colab cell; run python -m tests.notebook_tools --colab-header"
+            f"{path.name}: stale Colab cell; run python -m tools.notebook_tools --colab-header"
         )
         cells = cells[1:]
     first = cells[0].source

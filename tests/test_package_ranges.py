@@ -19,7 +19,7 @@ import pytest
 from packaging.requirements import Requirement
 from setuptools import find_packages
 
-from tests.notebook_tools import ROOT
+from tools.notebook_tools import ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 DECLARED = {

@@ -21,7 +21,7 @@ import nbconvert
 import PIL.Image
 import pytest
 
-from tests.notebook_tools import NOTEBOOKS, read, widget_outputs
+from tools.notebook_tools import NOTEBOOKS, read, widget_outputs
 
 # A stored picture costs its size in every lesson file (base64 adds a third): keep it small.
 MAX_PICTURE_BYTES = 60_000
@@ -132,7 +132,7 @@ def test_a_lesson_rendered_without_a_kernel_shows_pictures_not_reprs(path):
     assert widget_outputs(read(path)), f"{path.name} displays no widget"
     problems = rendered_widget_problems(path)
     assert not problems, (
-        f"{path.name}: {problems}; re-execute it: python -m tests.notebook_tools {path}"
+        f"{path.name}: {problems}; re-execute it: python -m tools.notebook_tools {path}"
     )
 
 

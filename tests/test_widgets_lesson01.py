@@ -1,6 +1,6 @@
 """Lesson 01's widget: MyGaussianNoise's output against its input, in training or inference."""
 
-from helpers.widgets import NOISE_STDDEV_RANGE, make_gaussian_noise_widget
+from helpers.widgets import make_gaussian_noise_widget
 
 import re
 
@@ -46,9 +46,12 @@ def test_inference_returns_the_inputs_exactly(noise_widget):
 
 def test_the_slider_cannot_reach_an_impossible_stddev(noise_widget):
     slider = noise_widget.controls["stddev"]
-    assert (slider.min, slider.max) == NOISE_STDDEV_RANGE
     slider.value = -1.0
     assert slider.value == 0.0  # clamped by the slider itself
+    slider.value = 100.0
+    make_gaussian_noise_widget(stddev=slider.value)  # its largest value is one the builder takes
+    assert "#cf222e" not in noise_widget.readouts["noise_std"].value
+    slider.value = 0.3
 
 
 def test_an_impossible_value_set_by_a_program_shows_a_message_not_a_traceback():

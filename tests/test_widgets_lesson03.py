@@ -6,9 +6,6 @@ The widget only looks numbers up, so these tests hand it a made-up sweep: no tra
 from helpers.lesson03_losses import ReconstructionSweep
 from helpers.widgets import make_reconstruction_weight_widget
 
-import statistics
-import time
-
 import numpy as np
 import pytest
 import traitlets
@@ -56,16 +53,6 @@ def test_moving_the_slider_shows_that_weights_scores_and_changes(weight_widget):
     assert bytes(weight_widget.readouts["plot"].value) != before
     assert weight_widget.readouts["message"].value == ""
     slider.value = 0.0
-
-
-def test_a_slider_move_answers_within_50_ms(weight_widget):
-    slider = weight_widget.controls["weight"]
-    durations = []
-    for weight in WEIGHTS[1:] + WEIGHTS[:1] + WEIGHTS[1:]:
-        start = time.perf_counter()
-        slider.value = weight
-        durations.append(time.perf_counter() - start)
-    assert statistics.median(durations) < 0.050, durations
 
 
 def test_a_diverged_training_shows_a_message_not_a_traceback():

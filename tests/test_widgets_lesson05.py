@@ -1,16 +1,12 @@
 """Lesson 05's widgets, driven without a browser: move a control, press Train, read the result."""
 
 from helpers.widgets import (
-    BATCH_SIZE_CHOICES,
     OPTIMIZER_CHOICES,
-    TRAIN_STEP_CHOICES,
     make_tracing_widget,
     make_training_loop_widget,
 )
 
 import re
-import statistics
-import time
 
 import numpy as np
 import pytest
@@ -129,24 +125,14 @@ class TestTrainingLoopExplorer:
 
     def test_controls_allow_only_possible_values(self, explorer):
         controls = explorer.controls
-        assert list(controls["batch_size"].options) == list(BATCH_SIZE_CHOICES)
-        assert list(controls["steps"].options) == list(TRAIN_STEP_CHOICES)
+        for value in controls["batch_size"].options:  # every choice is planned as shown
+            controls["batch_size"].value = value
+            assert f"on batches of {value}," in explorer.readouts["plan"].value
+        for value in controls["steps"].options:
+            controls["steps"].value = value
+            assert f"Train will run {value} steps" in explorer.readouts["plan"].value
         assert (controls["learning_rate"].min, controls["learning_rate"].max) == (-4, 0)
         assert list(controls["mode"].options) == ["eager", "function", "xla"]
-
-    def test_a_control_answers_fast(self, explorer):
-        timings = []
-        for value in [1e-3, 1e-2, 1e-1, 1e-3] * 3:
-            start = time.perf_counter()
-            explorer.controls["learning_rate"].value = value
-            timings.append(time.perf_counter() - start)
-        assert statistics.median(timings) < 0.05, timings
-
-    def test_train_answers_within_two_seconds(self, explorer):
-        train(explorer, mode="function", steps=50)  # traced once, like a learner's 2nd press
-        start = time.perf_counter()
-        explorer.controls["train"].click()
-        assert time.perf_counter() - start < 2.0
 
     @pytest.mark.parametrize(
         ("argument", "value"),
@@ -209,14 +195,6 @@ class TestTracingExplorer:
         call(tracer, "Python int 2")
         tracer.controls["option"].value = "reduce_retracing"
         assert count(tracer) == 0 and tracer.readouts["signatures"].value == ""
-
-    def test_a_call_answers_fast(self, tracer):
-        timings = []
-        for _ in range(10):
-            start = time.perf_counter()
-            call(tracer, "float32 tensor, shape (2,)")  # traced once, then reused
-            timings.append(time.perf_counter() - start)
-        assert statistics.median(timings) < 0.05, timings
 
     def test_bad_option_is_named(self):
         with pytest.raises(ValueError, match="option"):

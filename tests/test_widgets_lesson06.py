@@ -12,14 +12,8 @@ from helpers.widgets import (
 
 import html
 import re
-import statistics
-import time
 
 import pytest
-
-# Timing asserts are generous: these tests share the machine with others. The budgets (50 ms
-# median per control, 200 ms for a new layer) are measured by ``python -m benchmarks.run``.
-MEDIAN_SECONDS, NEW_LAYER_SECONDS = 0.1, 0.6
 
 
 def rows(table_html):
@@ -127,15 +121,6 @@ class TestSoftplusWidget:
         assert values == list(SOFTPLUS_Z_VALUES) and (values[0], values[-1]) == (-1000, 1000)
         assert {0.0, 88.0, 89.0, 709.0, 710.0} <= set(values)
 
-    def test_a_z_move_answers_fast(self, softplus):
-        timings = []
-        for z in SOFTPLUS_Z_VALUES:
-            start = time.perf_counter()
-            softplus.controls["z"].value = z
-            timings.append(time.perf_counter() - start)
-        assert statistics.median(timings) < MEDIAN_SECONDS, timings
-        softplus.controls["z"].value = 100.0
-
     @pytest.mark.parametrize(("argument", "value"), [("z", 3.3), ("dtype", "float16")])
     def test_bad_arguments_are_named(self, argument, value):
         with pytest.raises(ValueError, match=argument):
@@ -208,17 +193,6 @@ class TestGradientCheckWidget:
         checker.controls["layer"].value = "ResidualBlock"
         seen.add(bytes(checker.readouts["plot"].value))
         assert len(seen) == 4
-
-    def test_controls_answer_fast(self, checker):
-        start = time.perf_counter()
-        checker.controls["layer"].value = "MyLayerNormalization"
-        assert time.perf_counter() - start < NEW_LAYER_SECONDS
-        timings = []
-        for exponent in [-11, -9.5, -8, -6.5, -5, -3.5, -2, -1.5, -4.5]:
-            start = time.perf_counter()
-            checker.controls["eps"].value = 10.0**exponent
-            timings.append(time.perf_counter() - start)
-        assert statistics.median(timings) < MEDIAN_SECONDS, timings
 
     def test_a_failing_check_shows_a_message_not_a_traceback(self, checker, monkeypatch):
         def refuse(*args):

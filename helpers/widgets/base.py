@@ -13,6 +13,7 @@ building a new figure on every slider move, which is what keeps a widget's answe
 
 from __future__ import annotations
 
+from helpers.validation import require_choice
 from helpers.widgets.picture import widget_picture
 
 import functools
@@ -188,8 +189,7 @@ class FigurePanel:
 def check_choice(name: str, value, allowed) -> None:
     """Refuse a starting ``value`` that no control could show: a ``ValueError`` naming ``name``
     and every ``allowed`` choice (a builder's menus, toggles and selection sliders)."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {value!r}")
+    require_choice(name, value, allowed)
 
 
 def message_html(text: str, kind: str = "info") -> str:

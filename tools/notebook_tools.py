@@ -3,25 +3,40 @@
 Re-execute a lesson before committing it (formats it with ruff, runs it top to bottom in a
 fresh kernel, writes it back in canonical form)::
 
-    python -m tests.notebook_tools notebooks/01_custom_layers.ipynb
+    python -m tools.notebook_tools notebooks/01_custom_layers.ipynb
 
 Canonical form means what ``nbformat`` writes (sorted keys, one-space indent), with no per-cell
 timing metadata and no stored widget state, so a re-run changes a file only where an output
 really changed.
 
+Bring the ``# @save`` cells back to their ``helpers/`` twins after editing ``helpers/`` (one
+direction, like nbdev's ``nbdev_update``: ``helpers/`` is the source, the cells follow; only the
+definitions are rewritten, nothing is executed), then re-execute each lesson it changed::
+
+    python -m tools.notebook_tools --sync-saved notebooks/01_custom_layers.ipynb
+    python -m tools.notebook_tools notebooks/01_custom_layers.ipynb
+
 Add or refresh a lesson's Google Colab header (an "Open in Colab" badge on top, and a first code
 cell that installs ``helpers`` on Colab only), then re-execute the lesson::
 
-    python -m tests.notebook_tools --colab-header notebooks/01_custom_layers.ipynb
-    python -m tests.notebook_tools notebooks/01_custom_layers.ipynb
+    python -m tools.notebook_tools --colab-header notebooks/01_custom_layers.ipynb
+    python -m tools.notebook_tools notebooks/01_custom_layers.ipynb
+
+A fork sets its GitHub path (pyproject.toml's one setting, README's badges and links, the lessons'
+Colab cells), then re-executes the lessons::
+
+    python -m tools.notebook_tools --repository you/your-fork
+    python -m tools.notebook_tools
 
 Run every lesson top to bottom in this environment and report errors only, one line per lesson
 (what ``nox -s compat`` runs on Colab's stack and on the newest releases)::
 
-    python -m tests.notebook_tools --check STACK_NAME notebooks/*.ipynb
+    python -m tools.notebook_tools --check STACK_NAME notebooks/*.ipynb
 """
 
 from __future__ import annotations
+
+from helpers.widgets.base import WIDGET_VIEW
 
 import ast
 import contextlib
@@ -54,9 +69,6 @@ def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 def tags(cell: nbformat.NotebookNode) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
-
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def widget_outputs(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
@@ -122,35 +134,45 @@ def execute(path: Path, timeout: int = 600) -> None:
     nbformat.write(canonicalize(notebook), path)
 
 
-def top_level_definitions(source: str) -> dict[str, str]:
-    """Map each top-level class or function in ``source`` to its text, decorators included."""
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    found = {}
-    for node in tree.body:
+def _definition_lines(source: str) -> dict[str, tuple[int, int]]:
+    """Map each top-level class or function in ``source`` to its first and last line (from 1,
+    decorators included)."""
+    spans = {}
+    for node in ast.parse(source).body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            text = "\n".join(lines[first - 1 : node.end_lineno])
-            found[node.name] = textwrap.dedent(text).rstrip()
-    return found
+            spans[node.name] = (first, node.end_lineno)
+    return spans
+
+
+def top_level_definitions(source: str) -> dict[str, str]:
+    """Map each top-level class or function in ``source`` to its text, decorators included."""
+    lines = source.splitlines()
+    return {
+        name: textwrap.dedent("\n".join(lines[first - 1 : last])).rstrip()
+        for name, (first, last) in _definition_lines(source).items()
+    }
+
+
+def is_saved_cell(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "code" and cell.source.lstrip().startswith(SAVE_MARKER)
 
 
 def saved_definitions(notebook: nbformat.NotebookNode) -> dict[str, str]:
     """The definitions in cells whose first line is ``# @save``: they must equal ``helpers``."""
     saved = {}
-    for cell in code_cells(notebook):
-        if cell.source.lstrip().startswith(SAVE_MARKER):
-            saved.update(top_level_definitions(cell.source))
+    for cell in filter(is_saved_cell, notebook.cells):
+        saved.update(top_level_definitions(cell.source))
     return saved
 
 
-def helpers_definitions() -> dict[str, tuple[str, str]]:
-    """Map each top-level definition in ``helpers/`` (subpackages too) to ``(module, text)``."""
-    helpers = ROOT / "helpers"
-    found: dict[str, tuple[str, str]] = {}
+def helpers_definitions(helpers: Path = ROOT / "helpers") -> dict[str, list[tuple[str, str]]]:
+    """Map each top-level definition in ``helpers/`` (subpackages too) to every
+    ``(module, text)`` that defines it: one, unless two modules use the same name."""
+    found: dict[str, list[tuple[str, str]]] = {}
     for module in sorted(helpers.rglob("*.py")):
         for name, text in top_level_definitions(module.read_text()).items():
-            found.setdefault(name, (module.relative_to(helpers).as_posix(), text))
+            found.setdefault(name, []).append((module.relative_to(helpers).as_posix(), text))
     return found
 
 
@@ -343,7 +365,7 @@ def main(arguments: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m tests.notebook_tools",
+        prog="python -m tools.notebook_tools",
         description="Re-execute lessons and store them canonically (the default), add their "
         "Colab header, or check that they run on this environment's stack.",
     )
@@ -353,6 +375,19 @@ def main(arguments: list[str]) -> int:
     )
     action.add_argument(
         "--check", metavar="STACK", help="run each lesson, report errors only, one line each"
+    )
+    action.add_argument(
+        "--sync-saved",
+        action="store_true",
+        help="rewrite the definitions in each '# @save' cell from their helpers/ twins (one "
+        "direction: helpers/ is the source); outputs are not refreshed, so re-execute each "
+        "changed lesson next",
+    )
+    action.add_argument(
+        "--repository",
+        metavar="OWNER/NAME",
+        help="make OWNER/NAME the repository's GitHub path (pyproject.toml, README's badges and "
+        "links, every lesson's Colab header), as a fork does once; then re-execute the lessons",
     )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every lesson")
     options = parser.parse_args(arguments)
@@ -364,6 +399,16 @@ def main(arguments: list[str]) -> int:
         return 0
     if options.check:
         return 1 if check_lessons(options.check, paths) else 0
+    if options.sync_saved:
+        from tools.saved_cells import sync_lessons
+
+        return sync_lessons(paths)
+    if options.repository:
+        from tools.repository import set_repository
+
+        set_repository(options.repository, paths)
+        print(f"repository path set to {options.repository}; re-execute the lessons next")
+        return 0
     for notebook_path in paths:
         print(f"executing {notebook_path} ...", flush=True)
         execute(notebook_path.resolve())
