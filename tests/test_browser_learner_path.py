@@ -45,7 +45,7 @@ from tests.browser_lab import (
     find_chromium,
     network_isolation,
 )
-from tests.notebook_tools import code_cells, tags
+from tools.notebook_tools import code_cells, tags
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
