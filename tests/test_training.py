@@ -237,4 +237,4 @@ def test_digits_data_is_offline_scaled_and_stratified():
     assert len(X_train) + len(X_valid) == 1797
     assert set(np.unique(y_valid)) == set(range(10))
     with pytest.raises(ValueError, match="valid_size"):
-        training.load_digits_data(valid_size=1.5)
+        lesson_data.load_digits_data(valid_size=1.5)
