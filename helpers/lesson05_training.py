@@ -256,6 +256,8 @@ def fit_with_custom_loop(
     ``validation_data``, the loss and metrics are computed on it after each epoch, in batches
     of ``batch_size`` as ``fit`` does (``val_`` keys). Float data is cast to float32, and an
     optimizer with ``use_ema=True`` gets its averages swapped in at the end, as in ``fit``.
+    As ``fit`` does, the loop builds the optimizer before the first step (a built model's),
+    so that step traces once.
     ``verbose=1`` shows a ``keras.utils.Progbar`` per epoch.
 
     ``mode`` is ``"eager"``, ``"function"`` or ``"xla"``: for a model without randomness the
@@ -273,6 +275,8 @@ def fit_with_custom_loop(
     _check_model_and_optimizer(model, optimizer)
     X, y = as_float_data(X), as_float_data(y)
     loss_fn, metrics = as_loss(loss_fn), [as_metric(metric) for metric in metrics]
+    if model.built and not optimizer.built:
+        optimizer.build(model.trainable_variables)  # as fit does: the first call traces once
     train_step = make_train_step(model, optimizer, loss_fn, mode)
     eval_step = make_eval_step(model, loss_fn, mode)
     loss_tracker = keras.metrics.Mean(name="loss")
