@@ -15,6 +15,7 @@ def make_train_digits(
     last_batch_validation=False,
     training_penalty=True,
     reset="epoch",
+    training=True,
 ):
     """A solution of exercise 1, or one with a chosen mistake: ``reset`` is when the training
     metrics are reset ("epoch", "never" or "step")."""
@@ -28,7 +29,7 @@ def make_train_digits(
         @tf.function
         def train_step(X_batch, y_batch):
             with tf.GradientTape() as tape:
-                y_pred = model(X_batch, training=True)
+                y_pred = model(X_batch, training=training)
                 main_loss = tf.reduce_mean(loss_fn(y_batch, y_pred))
                 loss = tf.add_n([main_loss] + model.losses)
             gradients = tape.gradient(loss, model.trainable_variables)
@@ -92,6 +93,10 @@ class TestDigitsTrainingLoop:
             "loss is the mean of each epoch's step losses, model.losses included",
             "accuracy is each epoch's accuracy over that epoch's batches",
         ]
+
+    def test_training_without_training_true_is_named(self):
+        report = check_digits_training_loop(make_train_digits(training=False), epochs=1)
+        assert "never called with training=True" in str(report)
 
     def test_a_loop_in_eager_mode_passes_too(self):
         def eager(model, optimizer, train_data, valid_data, *, epochs, batch_size):

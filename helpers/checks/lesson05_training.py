@@ -178,6 +178,8 @@ class _DigitsLoopProperties:
         values = self.recorded(name)
         if values is None or len(values) != self.epochs:
             return False, f"expected {self.epochs} values of {name}"
+        if int(self.model.counts.numpy()[1]) == 0:
+            return False, "the model was never called with training=True: train it in that mode"
         truth = _recorded_epochs(self.model, self.labels_by_row, self.epochs)
         if truth is None:
             return False, "the model was not trained the same number of steps in each epoch"
