@@ -10,8 +10,15 @@ over ``model.variables`` is no longer needed.
 The same step runs in three execution modes, to be measured against each other:
 
 - ``"eager"``: plain Python, every operation dispatched one by one;
-- ``"function"``: wrapped in ``tf.function``, traced once into a graph and run as one call;
-- ``"xla"``: ``tf.function(jit_compile=True)``, the graph further compiled by XLA (fused kernels).
+- ``"function"``: wrapped in ``tf.function``, traced into a graph on its first call (twice
+  when that call creates the optimizer's variables) and again for each new input signature,
+  such as a smaller last batch;
+- ``"xla"``: ``tf.function(jit_compile=True)``, the graph further compiled by XLA (fused
+  kernels), once per trace.
+
+The modes agree to float32 rounding for a model without randomness. A model with random
+layers (Dropout) trains differently under XLA: TensorFlow's stateless random ops draw another
+stream there for the same seed. ``fit(jit_compile=True)`` is the ``"xla"`` mode's twin.
 """
 
 from __future__ import annotations
@@ -113,11 +120,115 @@ def _check_fit_arguments(X, y, epochs, batch_size, mode, validation_data):
     validate_positive_int("epochs", epochs)
     validate_positive_int("batch_size", batch_size)
     validate_mode(mode)
+    if isinstance(y, list | tuple | dict):
+        raise ValueError(
+            "fit_with_custom_loop trains a model with one output on one array of targets, got "
+            f"y as a {type(y).__name__}: for several outputs use compile() and fit()"
+        )
     validate_same_length(X, y)
     if validation_data is not None:
         if len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_valid, y_valid)")
         validate_same_length(*validation_data, names="validation_data's X and y")
+
+
+def _check_model_and_optimizer(model, optimizer):
+    """Refuse what the loop does not do as ``fit`` does, rather than train differently."""
+    outputs = getattr(model, "outputs", None)
+    if outputs is not None and len(outputs) > 1:
+        raise ValueError(
+            f"fit_with_custom_loop trains a model with one output, this one has {len(outputs)}: "
+            "for several outputs use compile() and fit()"
+        )
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) or (
+        getattr(optimizer, "loss_scale_factor", None) is not None
+    ):
+        raise ValueError(
+            "fit_with_custom_loop does not scale the loss, so with a LossScaleOptimizer or a "
+            "loss_scale_factor its updates would be that factor too small: use compile() and "
+            "fit(), which call optimizer.scale_loss(), or an optimizer without loss scaling"
+        )
+
+
+# compile() picks these from the targets' shapes; the loop asks for the object itself.
+_SHAPE_DEPENDENT_NAMES = {
+    "accuracy": "keras.metrics.SparseCategoricalAccuracy() (or Binary/CategoricalAccuracy)",
+    "acc": "keras.metrics.SparseCategoricalAccuracy() (or Binary/CategoricalAccuracy)",
+    "crossentropy": "keras.losses.SparseCategoricalCrossentropy() (or Binary/Categorical...)",
+    "ce": "keras.losses.SparseCategoricalCrossentropy() (or Binary/Categorical...)",
+}
+
+
+def _refuse_shape_dependent_name(kind, identifier):
+    if isinstance(identifier, str) and identifier.lower() in _SHAPE_DEPENDENT_NAMES:
+        raise ValueError(
+            f"{kind} {identifier!r} means different things for different targets (compile() "
+            f"guesses from their shapes): pass {_SHAPE_DEPENDENT_NAMES[identifier.lower()]}"
+        )
+
+
+class _FunctionLoss(keras.losses.Loss):
+    """A plain loss function as ``compile`` wraps it: targets of shape ``(n,)`` against
+    predictions of shape ``(n, 1)`` are first given the same rank (the rule of Keras'
+    ``squeeze_or_expand_to_same_rank``), instead of broadcasting into an ``(n, n)`` matrix;
+    then the base class casts both to float32 and averages over the batch."""
+
+    def __init__(self, fn, name=None):
+        super().__init__(name=name or getattr(fn, "__name__", None))
+        self.fn = fn
+
+    def call(self, y_true, y_pred):
+        true_rank, pred_rank = len(y_true.shape), len(y_pred.shape)
+        if pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
+            if true_rank == 1:
+                y_true = tf.expand_dims(y_true, axis=-1)
+            else:
+                y_pred = tf.squeeze(y_pred, axis=-1)
+        elif true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
+            if pred_rank == 1:
+                y_pred = tf.expand_dims(y_pred, axis=-1)
+            else:
+                y_true = tf.squeeze(y_true, axis=-1)
+        return self.fn(y_true, y_pred)
+
+
+def as_loss(loss):
+    """``loss`` (a ``keras.losses.Loss``, a function or a name such as ``"mse"``) as the
+    ``Loss`` object ``compile`` would use: one float32 number per batch."""
+    _refuse_shape_dependent_name("loss", loss)
+    name = loss if isinstance(loss, str) else None
+    loss = keras.losses.get(loss) if isinstance(loss, str) else loss
+    if isinstance(loss, keras.losses.Loss):
+        if loss.reduction in (None, "none"):
+            raise ValueError(
+                f"loss {loss.name!r} has reduction={loss.reduction!r}: the loop needs one "
+                "number per batch; use the default reduction, 'sum_over_batch_size'"
+            )
+        return loss
+    if not callable(loss):
+        raise ValueError(f"loss must be a keras Loss, a function or a name, got {loss!r}")
+    return _FunctionLoss(loss, name)
+
+
+def as_metric(metric):
+    """``metric`` (a ``keras.metrics.Metric``, a function or a name such as ``"mae"``) as the
+    ``Metric`` object ``compile`` would use, named as ``fit``'s history names it."""
+    _refuse_shape_dependent_name("metric", metric)
+    if isinstance(metric, keras.metrics.Metric):
+        return metric
+    found = keras.metrics.get(metric)
+    if not isinstance(found, keras.metrics.Metric):
+        found = keras.metrics.MeanMetricWrapper(found)
+    found.name = metric if isinstance(metric, str) else getattr(metric, "__name__", found.name)
+    return found
+
+
+def as_float_data(array):
+    """``array`` as NumPy, floats cast to Keras' float type (float32), as ``fit`` casts them."""
+    array = np.asarray(array)
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(keras.config.floatx(), copy=False)
+    return array
 
 
 def fit_with_custom_loop(
@@ -140,16 +251,32 @@ def fit_with_custom_loop(
     Each epoch walks the data in batches of ``batch_size`` (the last one smaller), in order
     when ``seed`` is None (as ``fit(..., shuffle=False)``), else shuffled from ``seed``. The
     epoch's loss is the mean of the step losses weighted by batch size, as ``fit`` reports it.
-    ``metrics`` are Keras metric objects, reset at the start of each epoch. With
-    ``validation_data``, the loss and metrics are computed on it after each epoch (``val_``
-    keys). ``mode`` is ``"eager"``, ``"function"`` or ``"xla"``: the losses agree to float32
-    rounding. ``verbose=1`` shows a ``keras.utils.Progbar`` per epoch, as ``fit`` does.
+    ``loss_fn`` and ``metrics`` are taken as ``compile`` takes them (objects, functions or
+    names like ``"mse"``); the metrics are reset at the start of each epoch. With
+    ``validation_data``, the loss and metrics are computed on it after each epoch, in batches
+    of ``batch_size`` as ``fit`` does (``val_`` keys). Float data is cast to float32, and an
+    optimizer with ``use_ema=True`` gets its averages swapped in at the end, as in ``fit``.
+    As ``fit`` does, the loop builds the optimizer before the first step (a built model's),
+    so that step traces once.
+    ``verbose=1`` shows a ``keras.utils.Progbar`` per epoch.
+
+    ``mode`` is ``"eager"``, ``"function"`` or ``"xla"``: for a model without randomness the
+    losses agree to float32 rounding; with Dropout, ``"xla"`` draws other random numbers
+    (``fit(jit_compile=True)`` draws the same as ``"xla"``).
+
+    Refused with a ``ValueError`` (use ``compile`` and ``fit``): several outputs, loss scaling
+    (``LossScaleOptimizer``, ``loss_scale_factor``), a loss without reduction, and the names
+    ``compile`` resolves from the targets' shapes (``"accuracy"``, ``"crossentropy"``).
 
     Returns:
         ``{"loss": [...], "<metric>": [...], "val_loss": [...], ...}``: one float per epoch.
     """
     _check_fit_arguments(X, y, epochs, batch_size, mode, validation_data)
-    X, y = np.asarray(X), np.asarray(y)
+    _check_model_and_optimizer(model, optimizer)
+    X, y = as_float_data(X), as_float_data(y)
+    loss_fn, metrics = as_loss(loss_fn), [as_metric(metric) for metric in metrics]
+    if model.built and not optimizer.built:
+        optimizer.build(model.trainable_variables)  # as fit does: the first call traces once
     train_step = make_train_step(model, optimizer, loss_fn, mode)
     eval_step = make_eval_step(model, loss_fn, mode)
     loss_tracker = keras.metrics.Mean(name="loss")
@@ -171,15 +298,24 @@ def fit_with_custom_loop(
                 progress.update(step + 1, _status(loss_tracker, metrics))
         _record(history, "", loss_tracker, metrics)
         if validation_data is not None:
-            X_valid, y_valid = (np.asarray(a) for a in validation_data)
-            val_loss, y_pred = eval_step(X_valid, y_valid)
-            loss_tracker.reset_state()
-            loss_tracker.update_state(val_loss)
-            for metric in metrics:
-                metric.reset_state()
-                metric.update_state(y_valid, y_pred)
+            _evaluate(eval_step, validation_data, batch_size, loss_tracker, metrics)
             _record(history, "val_", loss_tracker, metrics)
+    if epochs > 0:
+        optimizer.finalize_variable_values(model.trainable_variables)  # EMA: the averages
     return history
+
+
+def _evaluate(eval_step, validation_data, batch_size, loss_tracker, metrics):
+    """``fit``'s validation: batches of ``batch_size``, losses averaged weighted by size."""
+    X_valid, y_valid = (as_float_data(array) for array in validation_data)
+    for tracker in [loss_tracker, *metrics]:
+        tracker.reset_state()
+    for start in range(0, len(X_valid), batch_size):
+        X_batch, y_batch = X_valid[start : start + batch_size], y_valid[start : start + batch_size]
+        loss, y_pred = eval_step(X_batch, y_batch)
+        loss_tracker.update_state(loss, sample_weight=len(X_batch))
+        for metric in metrics:
+            metric.update_state(y_batch, y_pred)
 
 
 def _progress_bar(epoch, epochs, n_steps, metrics):
@@ -209,12 +345,17 @@ def time_train_step(model, optimizer, loss_fn, X_batch, y_batch, *, mode, steps=
     """Time ``mode``'s training step: its first call alone, then the best of ``repeats`` runs
     of ``steps`` calls (the minimum, the least disturbed by other work on the machine).
 
+    The optimizer is built first, as ``fit`` builds it, so the first call traces once: an
+    optimizer that creates its variables during the first trace makes TensorFlow trace again
+    at once (variables may only be created on a function's first call).
+
     The first call, and each run of ``steps`` calls, ends with ``.numpy()`` on the loss:
     TensorFlow may return before the work is done (asynchronous execution, accelerators), and
     a timing must include it.
     """
     validate_positive_int("steps", steps)
     validate_positive_int("repeats", repeats)
+    optimizer.build(model.trainable_variables)
     step = make_train_step(model, optimizer, loss_fn, mode)
     X_batch, y_batch = tf.constant(X_batch), tf.constant(y_batch)
     start = time.perf_counter()

@@ -9,8 +9,16 @@ import pytest
 import tensorflow as tf
 
 
-def make_train_digits(*, with_regularization=True, last_batch_validation=False):
-    """A solution of exercise 1, or one with a chosen mistake."""
+def make_train_digits(
+    *,
+    with_regularization=True,
+    last_batch_validation=False,
+    training_penalty=True,
+    reset="epoch",
+    training=True,
+):
+    """A solution of exercise 1, or one with a chosen mistake: ``reset`` is when the training
+    metrics are reset ("epoch", "never" or "step")."""
 
     def train_digits(model, optimizer, train_data, valid_data, *, epochs, batch_size):
         (X_train, y_train), (X_valid, y_valid) = train_data, valid_data
@@ -21,18 +29,23 @@ def make_train_digits(*, with_regularization=True, last_batch_validation=False):
         @tf.function
         def train_step(X_batch, y_batch):
             with tf.GradientTape() as tape:
-                y_pred = model(X_batch, training=True)
-                loss = tf.add_n([tf.reduce_mean(loss_fn(y_batch, y_pred))] + model.losses)
+                y_pred = model(X_batch, training=training)
+                main_loss = tf.reduce_mean(loss_fn(y_batch, y_pred))
+                loss = tf.add_n([main_loss] + model.losses)
             gradients = tape.gradient(loss, model.trainable_variables)
             optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
-            mean_loss.update_state(loss)
+            mean_loss.update_state(loss if training_penalty else main_loss)
             accuracy.update_state(y_batch, y_pred)
 
         history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
         for _ in range(epochs):
-            for metric in (mean_loss, accuracy):
-                metric.reset_state()
+            if reset == "epoch":
+                for metric in (mean_loss, accuracy):
+                    metric.reset_state()
             for _ in range(len(X_train) // batch_size):
+                if reset == "step":
+                    for metric in (mean_loss, accuracy):
+                        metric.reset_state()
                 train_step(*random_batch(X_train, y_train, batch_size))
             print("a progress bar the check must hide")
             history["loss"].append(float(mean_loss.result()))
@@ -67,6 +80,36 @@ class TestDigitsTrainingLoop:
             "val_loss is the trained model's loss on the validation set, model.losses included"
         ]
 
+    def test_forgetting_model_losses_in_the_training_loss_fails_that_line(self):
+        report = check_digits_training_loop(make_train_digits(training_penalty=False))
+        assert failed_lines(report) == [
+            "loss is the mean of each epoch's step losses, model.losses included"
+        ]
+
+    @pytest.mark.parametrize("reset", ["never", "step"])
+    def test_metrics_reset_at_the_wrong_time_fail_both_training_lines(self, reset):
+        report = check_digits_training_loop(make_train_digits(reset=reset))
+        assert failed_lines(report) == [
+            "loss is the mean of each epoch's step losses, model.losses included",
+            "accuracy is each epoch's accuracy over that epoch's batches",
+        ]
+
+    def test_training_without_training_true_is_named(self):
+        report = check_digits_training_loop(make_train_digits(training=False), epochs=1)
+        assert "never called with training=True" in str(report)
+
+    def test_a_loop_in_eager_mode_passes_too(self):
+        def eager(model, optimizer, train_data, valid_data, *, epochs, batch_size):
+            tf.config.run_functions_eagerly(True)
+            try:
+                return make_train_digits()(
+                    model, optimizer, train_data, valid_data, epochs=epochs, batch_size=batch_size
+                )
+            finally:
+                tf.config.run_functions_eagerly(False)
+
+        assert check_digits_training_loop(eager, epochs=1).passed
+
     def test_validating_on_part_of_the_data_fails(self):
         report = check_digits_training_loop(make_train_digits(last_batch_validation=True))
         assert not report.passed
@@ -77,7 +120,7 @@ class TestDigitsTrainingLoop:
             return {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
 
         report = check_digits_training_loop(stub)
-        assert len(failed_lines(report)) == len(report.lines) == 5
+        assert len(failed_lines(report)) == len(report.lines) == 7
         assert all(line.detail for line in report.lines)
 
     def test_a_raising_loop_is_reported_not_raised(self):

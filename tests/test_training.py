@@ -198,6 +198,22 @@ class TestStepsAndTimings:
         assert not np.array_equal(model.layers[1].kernel.numpy(), before)
         assert isinstance(step, tf.types.experimental.PolymorphicFunction) == (mode != "eager")
 
+    @pytest.mark.parametrize(("build_first", "expected"), [(False, [2, 2, 3]), (True, [1, 1, 2])])
+    def test_an_unbuilt_optimizer_traces_the_first_call_twice(self, data, build_first, expected):
+        # Variables may only be created on a TF Function's first call: an optimizer that
+        # creates its own in the first trace makes TensorFlow trace again at once. A smaller
+        # last batch (282 rows in batches of 32 end with 26) traces once more.
+        model = training.make_regularized_regressor()
+        optimizer = keras.optimizers.Nadam(0.01)
+        if build_first:
+            optimizer.build(model.trainable_variables)
+        step = training.make_train_step(model, optimizer, keras.losses.mean_squared_error)
+        counts = []
+        for size in (32, 32, 26):
+            step(data.X_train[:size], data.y_train[:size])
+            counts.append(step.experimental_get_tracing_count())
+        assert counts == expected
+
     def test_time_train_step_measures_every_mode(self, data):
         timings = [
             training.time_train_step(

@@ -166,6 +166,19 @@ class TestTracingExplorer:
         assert count(tracer) == 2
         assert "Literal[2]" in tracer.readouts["signatures"].value
 
+    def test_equal_python_values_share_a_trace(self, tracer):
+        # 2.0 == 2 in Python: the float reuses the int's trace, and its int32 result.
+        call(tracer, "Python int 2")
+        readouts = call(tracer, "Python float 2.0")
+        assert "did not trace" in readouts["traced"].value
+        assert "int32" in readouts["result"].value and count(tracer) == 1
+
+    def test_reduce_retracing_does_not_generalize_python_numbers(self, tracer):
+        tracer.controls["option"].value = "reduce_retracing"
+        call(tracer, "Python int 2")
+        assert "traced: " in call(tracer, "Python int 3")["traced"].value
+        assert count(tracer) == 2
+
     def test_new_shapes_and_dtypes_trace_again(self, tracer):
         for label in (
             "float32 tensor, shape (2,)",

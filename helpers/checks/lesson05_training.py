@@ -13,18 +13,53 @@ from helpers.checks.base import CheckReport
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
-def _digits_model(l2: float, seed: int = 42):
-    """A small digits classifier with an L2 penalty, so ``model.losses`` is not empty."""
+def _digits_model(l2: float, seed: int = 42, max_rows: int = 20_000):
+    """A small digits classifier with an L2 penalty, so ``model.losses`` is not empty, that
+    records what it predicts in training mode, so the check can recompute the training loss."""
     import keras
+    import tensorflow as tf
+
+    class RecordingClassifier(keras.Model):
+        """Every training-mode call stores its inputs and predictions (rows of ``log``) and
+        the L2 penalty at that moment, in non-trainable variables: a Python list would fill
+        only while a TF Function traces, variables fill on every call, in any mode."""
+
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(
+                32, activation="relu", kernel_regularizer=keras.regularizers.l2(l2)
+            )
+            self.classes = keras.layers.Dense(10, activation="softmax")
+            variable = dict(trainable=False, initializer="zeros")
+            self.log = self.add_weight(shape=(max_rows, 74), name="log", **variable)
+            self.penalties = self.add_weight(shape=(max_rows,), name="penalties", **variable)
+            self.sizes = self.add_weight(shape=(max_rows,), name="sizes", **variable)
+            self.counts = self.add_weight(shape=(2,), dtype="int32", name="counts", **variable)
+
+        def call(self, inputs, training=False):
+            y_pred = self.classes(self.hidden(inputs))
+            if training:
+                self._record(tf.stop_gradient(inputs), tf.stop_gradient(y_pred))
+            return y_pred
+
+        def _record(self, inputs, y_pred):
+            n_rows, n_calls = self.counts[0], self.counts[1]
+            size = tf.shape(inputs)[0]
+            rows = tf.range(n_rows, n_rows + size)[:, None]
+            entry = tf.concat([tf.cast(inputs, "float32"), tf.cast(y_pred, "float32")], axis=1)
+            self.log.assign(tf.tensor_scatter_nd_update(self.log, rows, entry))
+            penalty = l2 * tf.reduce_sum(tf.square(self.hidden.kernel))
+            call = [[n_calls]]
+            self.penalties.assign(tf.tensor_scatter_nd_update(self.penalties, call, [penalty]))
+            self.sizes.assign(
+                tf.tensor_scatter_nd_update(self.sizes, call, [tf.cast(size, "float32")])
+            )
+            self.counts.assign_add(tf.stack([size, 1]))
 
     keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [
-            keras.Input(shape=(64,)),
-            keras.layers.Dense(32, activation="relu", kernel_regularizer=keras.regularizers.l2(l2)),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
+    model = RecordingClassifier()
+    model(tf.zeros((1, 64)))  # builds it: the learner's loop sees its trainable variables
+    return model
 
 
 def _true_validation(model, X_valid, y_valid):
@@ -37,6 +72,35 @@ def _true_validation(model, X_valid, y_valid):
     loss = main + sum(float(loss) for loss in model.losses)
     accuracy = float(np.mean(np.argmax(y_pred, axis=-1) == y_valid))
     return loss, accuracy
+
+
+def _recorded_epochs(model, labels_by_row, epochs):
+    """Each epoch's true training loss (the mean of its steps' losses, each the batch's mean
+    cross-entropy plus the penalty; weighted by batch size or not) and accuracy, recomputed
+    from what the model recorded. None when the steps do not split evenly into epochs."""
+    import numpy as np
+
+    n_rows, n_calls = (int(count) for count in model.counts.numpy())
+    if n_calls == 0 or n_calls % epochs:
+        return None
+    log = model.log.numpy()[:n_rows].astype(np.float64)
+    sizes = model.sizes.numpy()[:n_calls].astype(int)
+    penalties = model.penalties.numpy()[:n_calls].astype(np.float64)
+    labels = np.array([labels_by_row[row.tobytes()] for row in log[:, :64].astype(np.float32)])
+    probabilities = np.clip(log[:, 64:], 1e-7, 1 - 1e-7)
+    cross_entropy = -np.log(probabilities[np.arange(n_rows), labels])
+    correct = np.argmax(log[:, 64:], axis=1) == labels
+    ends = np.cumsum(sizes)
+    steps = [slice(end - size, end) for end, size in zip(ends, sizes, strict=True)]
+    step_losses = np.array([cross_entropy[rows].mean() for rows in steps]) + penalties
+    per_epoch = n_calls // epochs
+    results = []
+    for epoch in range(epochs):
+        calls = slice(epoch * per_epoch, (epoch + 1) * per_epoch)
+        rows = slice(ends[calls][0] - sizes[calls][0], ends[calls][-1])
+        losses = (step_losses[calls].mean(), np.average(step_losses[calls], weights=sizes[calls]))
+        results.append((losses, float(correct[rows].mean())))
+    return results
 
 
 class _DigitsLoopProperties:
@@ -52,7 +116,10 @@ class _DigitsLoopProperties:
         self.train_digits = train_digits
         self.epochs, self.batch_size = epochs, batch_size
         (self.X_train, self.y_train), (self.X_valid, self.y_valid) = load_digits_data()
-        self.model = _digits_model(l2=0.01)
+        self.labels_by_row = {
+            row.tobytes(): int(label) for row, label in zip(self.X_train, self.y_train, strict=True)
+        }
+        self.model = _digits_model(l2=0.01, max_rows=4 * epochs * len(self.X_train))
         self._history = None
         self._ran = False
 
@@ -105,6 +172,32 @@ class _DigitsLoopProperties:
         ok = all(math.isfinite(value) for value in losses) and losses[-1] < losses[0] + 1e-6
         return ok, f"training losses per epoch: {[round(value, 4) for value in losses]}"
 
+    def _matches_the_steps(self, name, index):
+        import math
+
+        values = self.recorded(name)
+        if values is None or len(values) != self.epochs:
+            return False, f"expected {self.epochs} values of {name}"
+        if int(self.model.counts.numpy()[1]) == 0:
+            return False, "the model was never called with training=True: train it in that mode"
+        truth = _recorded_epochs(self.model, self.labels_by_row, self.epochs)
+        if truth is None:
+            return False, "the model was not trained the same number of steps in each epoch"
+        for epoch, (value, true) in enumerate(zip(values, truth, strict=True), start=1):
+            candidates = true[index] if index == 0 else (true[index],)
+            if not any(math.isclose(value, c, rel_tol=1e-3, abs_tol=1e-4) for c in candidates):
+                return False, (
+                    f"epoch {epoch}: reported {value:.4g}, but that epoch's training steps "
+                    f"{'lost' if index == 0 else 'scored'} {candidates[0]:.4g} on average"
+                )
+        return True
+
+    def true_training_loss(self):
+        return self._matches_the_steps("loss", 0)
+
+    def true_training_accuracy(self):
+        return self._matches_the_steps("accuracy", 1)
+
     def learned(self):
         accuracies = self.recorded("val_accuracy")
         if accuracies is None:
@@ -134,10 +227,12 @@ def check_digits_training_loop(train_digits, epochs: int = 2, batch_size: int = 
     batch_size)``: a custom loop that returns ``fit``-like history with ``loss``,
     ``accuracy``, ``val_loss`` and ``val_accuracy`` (one value per epoch).
 
-    The learner's loop trains a fresh regularized model once; the lines then check the
-    history's shape, that training helped, and that the reported validation numbers are the
-    model's true ones, regularization loss included (a loop that forgets ``model.losses``, or
-    reports the last batch's numbers, fails there).
+    The learner's loop trains a fresh regularized model once. The model records every
+    training step (its inputs, its predictions, its penalty), so the check recomputes each
+    epoch's training loss (the mean of that epoch's step losses, ``model.losses`` included)
+    and accuracy, and compares them with what the loop reports: a loop that leaves
+    ``model.losses`` out, never resets its metrics, or resets them at every step fails there.
+    The validation numbers must be the trained model's, penalty included.
     """
     checks = _DigitsLoopProperties(train_digits, epochs, batch_size)
     report = CheckReport("Checking train_digits(model, optimizer, train_data, valid_data, ...)")
@@ -147,6 +242,13 @@ def check_digits_training_loop(train_digits, epochs: int = 2, batch_size: int = 
     )
     report.check(
         "the training loss goes down from the first epoch to the last", checks.training_loss_falls
+    )
+    report.check(
+        "loss is the mean of each epoch's step losses, model.losses included",
+        checks.true_training_loss,
+    )
+    report.check(
+        "accuracy is each epoch's accuracy over that epoch's batches", checks.true_training_accuracy
     )
     report.check("learns: validation accuracy above 0.8", checks.learned)
     report.check(

@@ -62,9 +62,13 @@ class TrainingLoopExplorer:
     slider), ``batch_size``, ``steps`` and the ``train`` button. Moving a control only says
     what the next run will be (fast); pressing Train runs it from the same initial weights and
     the same batches, so two runs differ only by what you changed: the execution mode changes
-    the time per step, never the curve. Readouts: ``plot`` (this run's loss, the previous one
+    the time per step, not the curve (the lesson's model has no random layer; with Dropout,
+    XLA would draw other random numbers). Readouts: ``plot`` (this run's loss, the previous one
     in grey), ``timing`` (the first call, which traces or compiles, and the median later
     step), ``gradients`` (per-variable gradient norms of the last step) and ``message``.
+
+    The optimizer is built before the step's first call, as ``fit`` builds it, so that call
+    traces once (an unbuilt optimizer would make it trace twice: the readout says "tracing").
 
     Speed: one model, optimizer and compiled step is kept per (mode, optimizer, batch size);
     a later run with the same three restores the initial weights and the optimizer's initial
