@@ -65,7 +65,8 @@ def create_huber(threshold=1.0):
     The function it returns is named ``huber_fn``; a saved model records that name only, not the
     threshold, which is why the lesson moves on to a ``Loss`` class.
     """
-    threshold = _check_positive("threshold", threshold)
+    if not 0 < threshold < math.inf:
+        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
 
     def huber_fn(y_true, y_pred):
         error = y_true - y_pred
@@ -87,8 +88,10 @@ class HuberLoss(keras.losses.Loss):
     """
 
     def __init__(self, threshold=1.0, **kwargs):
-        self.threshold = _check_positive("threshold", threshold)
+        if not 0 < threshold < math.inf:
+            raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
         super().__init__(**kwargs)
+        self.threshold = threshold
 
     def call(self, y_true, y_pred):
         y_true = match_target_rank(y_true, y_pred)
@@ -105,9 +108,11 @@ class HuberLoss(keras.losses.Loss):
 
 # @save
 @keras.saving.register_keras_serializable(package="helpers")
-def my_softplus(z):
-    """The book's activation: ``log(exp(z) + 1)``, what ``keras.activations.softplus`` computes
-    (this naive form overflows to ``inf`` for z above about 88 in float32: lesson 06)."""
+def my_softplus_activation(z):
+    """The book's ``my_softplus`` activation, ``log(exp(z) + 1)``, what
+    ``keras.activations.softplus`` computes (this naive form overflows to ``inf`` for z above
+    about 88 in float32: lesson 06, whose ``helpers.gradients.my_softplus`` is the same formula
+    without registration)."""
     return keras.ops.log(keras.ops.exp(z) + 1.0)
 
 
@@ -155,7 +160,9 @@ class MyL1Regularizer(keras.regularizers.Regularizer):
     """The book's L1 regularizer class: its ``factor`` is a hyperparameter, so it is saved."""
 
     def __init__(self, factor):
-        self.factor = _check_positive("factor", factor)
+        if not 0 <= factor < math.inf:
+            raise ValueError(f"factor must be a finite number >= 0, got {factor!r}")
+        self.factor = factor
 
     def __call__(self, weights):
         return keras.ops.sum(keras.ops.abs(self.factor * weights))
@@ -185,8 +192,8 @@ class HuberMetric(keras.metrics.Metric):
 
     def __init__(self, threshold=1.0, name="huber_metric", **kwargs):
         super().__init__(name=name, **kwargs)
-        self.threshold = _check_positive("threshold", threshold)
-        self.huber_fn = create_huber(self.threshold)
+        self.threshold = threshold
+        self.huber_fn = create_huber(threshold)  # refuses a threshold that is not > 0
         self.total = self.add_weight(name="total", initializer="zeros")
         self.count = self.add_weight(name="count", initializer="zeros")
 

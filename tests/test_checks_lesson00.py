@@ -124,7 +124,7 @@ def make_streaming_rmse(mistake=None):
 RMSE_LINES = {
     "mean_of_batches": (
         "result() after batches of 3, 17, 1 and 19 samples is the RMSE of all 40",
-        "a mean of per-batch values is not the whole-data RMSE",
+        "the mean of the per-batch RMSEs, not the whole-data RMSE",
     ),
     "python_state": (
         "the running totals are variables made with add_weight",
@@ -162,3 +162,28 @@ def test_python_number_state_fails_in_evaluate_too():
     detail = failed(report)["evaluate(batch_size=7) reports the whole-data RMSE"]
     assert detail.startswith("evaluate raised TypeError") and "compiled graph" in detail, detail
     assert len(detail) < 300
+
+
+def test_the_lessons_stubs_fail_every_line_with_a_reason():
+    class QuantileStub(keras.losses.Loss):
+        def __init__(self, quantile=0.5, **kwargs):
+            super().__init__(**kwargs)
+            self.quantile = quantile
+
+        def call(self, y_true, y_pred):
+            return keras.ops.abs(y_true - y_pred)
+
+    QuantileStub.__module__ = "__main__"
+
+    class RMSEStub(keras.metrics.Metric):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            pass
+
+        def result(self):
+            return keras.ops.convert_to_tensor(0.0)
+
+    for report in (check_quantile_loss(QuantileStub), check_streaming_rmse(RMSEStub)):
+        assert not any(line.passed for line in report.lines), str(report)
+        assert all(line.detail for line in report.lines), str(report)
+    report = check_streaming_rmse(RMSEStub)
+    assert "does update_state() add each batch" in report.lines[0].detail
