@@ -36,15 +36,18 @@ def _check_positive(name: str, value) -> float:
 
 # @save
 def match_target_rank(y_true, y_pred):
-    """``y_true`` with a trailing axis added when it has one axis less than ``y_pred``.
+    """``(y_true, y_pred)`` as tensors of ``y_pred``'s dtype, ``y_true`` given a trailing axis
+    when it has one axis less than ``y_pred``.
 
     Targets of shape ``(n,)`` against predictions of shape ``(n, 1)`` would otherwise broadcast
     to an ``(n, n)`` table of every target against every prediction. Keras does this for a plain
     loss function (it wraps it), but not for the ``call`` of a ``Loss`` subclass.
     """
+    y_pred = keras.ops.convert_to_tensor(y_pred)
+    y_true = keras.ops.convert_to_tensor(y_true, dtype=y_pred.dtype)
     if len(y_true.shape) == len(y_pred.shape) - 1:
         y_true = keras.ops.expand_dims(y_true, axis=-1)
-    return y_true
+    return y_true, y_pred
 
 
 # @save
@@ -94,7 +97,7 @@ class HuberLoss(keras.losses.Loss):
         self.threshold = threshold
 
     def call(self, y_true, y_pred):
-        y_true = match_target_rank(y_true, y_pred)
+        y_true, y_pred = match_target_rank(y_true, y_pred)
         error = y_true - y_pred
         is_small_error = keras.ops.abs(error) < self.threshold
         squared_loss = keras.ops.square(error) / 2
@@ -199,8 +202,7 @@ class HuberMetric(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = keras.ops.convert_to_tensor(y_pred, dtype=self.dtype)
-        y_true = keras.ops.convert_to_tensor(y_true, dtype=self.dtype)
-        y_true = match_target_rank(y_true, y_pred)
+        y_true, y_pred = match_target_rank(y_true, y_pred)
         values = keras.ops.mean(self.huber_fn(y_true, y_pred), axis=-1)
         if sample_weight is None:
             sample_weight = keras.ops.ones_like(values)
@@ -272,7 +274,7 @@ class QuantileLoss(keras.losses.Loss):
         self.quantile = quantile
 
     def call(self, y_true, y_pred):
-        y_true = match_target_rank(y_true, y_pred)
+        y_true, y_pred = match_target_rank(y_true, y_pred)
         error = y_true - y_pred
         return keras.ops.maximum(self.quantile * error, (self.quantile - 1) * error)
 
@@ -297,8 +299,7 @@ class StreamingRMSE(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = keras.ops.convert_to_tensor(y_pred, dtype=self.dtype)
-        y_true = keras.ops.convert_to_tensor(y_true, dtype=self.dtype)
-        y_true = match_target_rank(y_true, y_pred)
+        y_true, y_pred = match_target_rank(y_true, y_pred)
         squared_errors = keras.ops.square(y_true - y_pred)
         self.total.assign_add(keras.ops.sum(squared_errors))
         self.count.assign_add(keras.ops.cast(keras.ops.size(squared_errors), self.dtype))

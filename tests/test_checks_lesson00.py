@@ -26,7 +26,7 @@ def make_quantile_loss(
 
         def call(self, y_true, y_pred):
             if fixes_rank:
-                y_true = match_target_rank(y_true, y_pred)
+                y_true, y_pred = match_target_rank(y_true, y_pred)
             q = self.quantile if uses_quantile else 0.5  # the mistake: a hard-coded quantile
             error = y_true - y_pred
             return keras.ops.maximum(q * error, (q - 1) * error)
@@ -90,7 +90,7 @@ def make_streaming_rmse(mistake=None):
             y_pred = keras.ops.convert_to_tensor(y_pred, dtype=self.dtype)
             y_true = keras.ops.convert_to_tensor(y_true, dtype=self.dtype)
             if mistake != "no_rank_fix":
-                y_true = match_target_rank(y_true, y_pred)
+                y_true, y_pred = match_target_rank(y_true, y_pred)
             squared = keras.ops.square(y_true - y_pred)
             if mistake == "mean_of_batches":  # sums each batch's RMSE, counts batches
                 self.total.assign_add(keras.ops.sqrt(keras.ops.mean(squared)))

@@ -296,3 +296,24 @@ def test_add_target_outliers_shifts_the_chosen_fraction_only():
 def test_helpers_refuse_bad_arguments(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 8, 50])
+def test_streaming_precision_matches_keras_precision_streamed(batch_size):
+    y_true, y_pred = lc.make_classifier_outputs(0.3, n_samples=50, seed=5)
+    metric = keras.metrics.Precision()
+    for start in range(0, 50, batch_size):
+        metric.update_state(y_true[start : start + batch_size], y_pred[start : start + batch_size])
+    streamed = lc.streaming_precision(y_true, y_pred, batch_size)
+    assert streamed == pytest.approx(float(numbers(metric.result())), rel=1e-6)
+    assert streamed == lc.precision(y_true, y_pred)
+
+
+@pytest.mark.parametrize("kind", ["float64", "python lists"])
+def test_huber_loss_takes_float64_and_python_numbers_like_keras(kind):
+    y_true, y_pred = Y2.astype("float64"), P2.astype("float64")
+    if kind == "python lists":
+        y_true, y_pred = y_true.tolist(), y_pred.tolist()
+    ours = numbers(lc.HuberLoss(1.5)(y_true, y_pred))
+    theirs = numbers(keras.losses.Huber(delta=1.5)(y_true, y_pred))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
