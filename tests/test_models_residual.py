@@ -1,9 +1,9 @@
-"""``helpers.models.ResidualBlock`` and ``ResidualRegressor``: shapes, weight sharing, saving.
+"""``helpers.lesson02_models``: ``ResidualBlock``, ``ResidualRegressor``: shapes, sharing, saving.
 
 Small inputs and widths keep the file fast; the properties tested do not depend on size.
 """
 
-from helpers.models import (
+from helpers.lesson02_models import (
     ResidualBlock,
     ResidualRegressor,
     residual_regressor_parameter_counts,
@@ -178,7 +178,7 @@ def test_bad_sizes_raise_value_errors_naming_the_argument(make, argument):
 @pytest.mark.parametrize(("n_layers", "repeats"), [(2, 4), (3, 1)])
 def test_architecture_picture_follows_the_model(n_layers, repeats):
     """Figure 12-3 is drawn from the model: one box per Dense layer, the repeat count shown."""
-    from helpers.plotting import draw_residual_regressor
+    from helpers.lesson02_figure import draw_residual_regressor
 
     from matplotlib.figure import Figure
 
@@ -194,18 +194,36 @@ def test_architecture_picture_follows_the_model(n_layers, repeats):
 
 
 class TestScaledResidualBlockCheck:
-    """Lesson 02's self-check: the solution passes, a block without build() fails that line."""
+    """Lesson 02's self-check: the solution passes, each wrong answer fails its own line."""
 
     @staticmethod
-    def _block_class(with_build):
+    def _block_class(
+        with_build=True,
+        dense_kwargs=None,
+        hand_off_policy=True,
+        scale_shape=(),
+        use_scale=True,
+        registered=True,
+    ):
+        dense_kwargs = (
+            {"activation": "elu", "kernel_initializer": "he_normal"}
+            if dense_kwargs is None
+            else dense_kwargs
+        )
+
         class ScaledResidualBlock(keras.layers.Layer):
             def __init__(self, n_layers, n_neurons, initial_scale=0.1, **kwargs):
                 super().__init__(**kwargs)
                 self.n_layers, self.n_neurons = n_layers, n_neurons
                 self.initial_scale = initial_scale
-                self.hidden = [keras.layers.Dense(n_neurons) for _ in range(n_layers)]
+                policy = {"dtype": self.dtype_policy} if hand_off_policy else {}
+                self.hidden = [
+                    keras.layers.Dense(n_neurons, **dense_kwargs, **policy) for _ in range(n_layers)
+                ]
                 self.scale = self.add_weight(
-                    name="scale", shape=(), initializer=keras.initializers.Constant(initial_scale)
+                    name="scale",
+                    shape=scale_shape,
+                    initializer=keras.initializers.Constant(initial_scale),
                 )
 
             if with_build:
@@ -218,7 +236,7 @@ class TestScaledResidualBlockCheck:
                 Z = inputs
                 for layer in self.hidden:
                     Z = layer(Z)
-                return inputs + self.scale * Z
+                return inputs + (self.scale * Z if use_scale else Z)
 
             def get_config(self):
                 return {
@@ -228,18 +246,59 @@ class TestScaledResidualBlockCheck:
                     "initial_scale": self.initial_scale,
                 }
 
+        if not registered:
+            return ScaledResidualBlock
         return keras.saving.register_keras_serializable(package="test_lesson02")(
             ScaledResidualBlock
         )
 
+    @staticmethod
+    def _only_failure(block_class):
+        from helpers.checks import check_scaled_residual_block
+
+        report = check_scaled_residual_block(block_class)
+        failed = [line for line in report.lines if not line.passed]
+        assert len(failed) == 1, str(report)
+        return failed[0]
+
     def test_the_solution_passes(self):
         from helpers.checks import check_scaled_residual_block
 
-        assert check_scaled_residual_block(self._block_class(with_build=True)).passed
+        report = check_scaled_residual_block(self._block_class())
+        assert report.passed, str(report)
 
     def test_without_build_only_the_build_line_fails(self):
+        line = self._only_failure(self._block_class(with_build=False))
+        assert "build" in line.description
+
+    def test_dense_layers_without_elu_and_he_normal_are_named(self):
+        line = self._only_failure(self._block_class(dense_kwargs={}))
+        assert "elu" in line.description
+        assert "['linear']" in line.detail and "GlorotUniform" in line.detail
+
+    def test_dense_layers_without_the_blocks_dtype_policy_fail_mixed_precision(self):
+        line = self._only_failure(self._block_class(hand_off_policy=False))
+        assert "mixed_float16" in line.description
+        assert "InvalidArgumentError" in line.detail and "dtype=self.dtype_policy" in line.detail
+
+    def test_a_scale_per_neuron_instead_of_one_scalar_is_named(self):
         from helpers.checks import check_scaled_residual_block
 
-        report = check_scaled_residual_block(self._block_class(with_build=False))
-        failed = [line for line in report.lines if not line.passed]
-        assert len(failed) == 1 and "build" in failed[0].description, str(report)
+        report = check_scaled_residual_block(self._block_class(scale_shape=(8,)))
+        failed = {line.description: line.detail for line in report.lines if not line.passed}
+        line = "one trainable scalar weight besides the Dense layers', starting at initial_scale"
+        assert failed[line] == "0 scalar weight(s) among 5 trainable weights", str(report)
+
+    def test_a_scale_that_call_never_uses_fails_the_scaling_lines(self):
+        from helpers.checks import check_scaled_residual_block
+
+        report = check_scaled_residual_block(self._block_class(use_scale=False))
+        failed = {line.description for line in report.lines if not line.passed}
+        assert failed == {
+            "with initial_scale=0.0 the block returns its inputs exactly",
+            "output = inputs + scale * Z (doubling scale doubles output - inputs)",
+        }, str(report)
+
+    def test_an_unregistered_class_is_told_to_register(self):
+        line = self._only_failure(self._block_class(registered=False))
+        assert "round-trips" in line.description and "register it" in line.detail

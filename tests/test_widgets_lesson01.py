@@ -75,3 +75,13 @@ def test_an_impossible_value_set_by_a_program_shows_a_message_not_a_traceback():
 def test_builder_refuses_bad_arguments(arguments, name):
     with pytest.raises(ValueError, match=name):
         make_gaussian_noise_widget(**arguments)
+
+
+def test_the_toggle_labels_are_not_cut_off(noise_widget):
+    """ipywidgets' default button width cuts "training=False (predict)" after a few letters."""
+    toggle = noise_widget.controls["training"]
+    assert toggle.style.button_width == "auto"
+    assert [label for label, _ in toggle.options] == [
+        "training=True (fit)",
+        "training=False (predict)",
+    ]

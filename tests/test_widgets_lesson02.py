@@ -1,6 +1,6 @@
 """Lesson 02's widget: parameter count and shapes at once, a short training run on a click."""
 
-from helpers.models import residual_regressor_parameter_counts
+from helpers.lesson02_models import residual_regressor_parameter_counts
 from helpers.widgets import lesson02_models, make_residual_architecture_widget
 
 import re
@@ -68,7 +68,7 @@ def test_train_shows_a_rounded_validation_loss_and_caches_it(lesson_widget):
     controls["n_layers"].value, controls["n_neurons"].value = 1, 8
     controls["block1_repeats"].value = 1
     controls["train"].click()
-    match = re.search(r"validation MSE after 3 epochs: ([0-9.e+-]+) ", readout.value)
+    match = re.search(r"validation MSE after 3 epochs: ([0-9.e+-]+);", readout.value)
     assert match, readout.value
     assert len(match.group(1).replace(".", "").lstrip("0")) <= 3  # 3 significant digits
     expected = sum(residual_regressor_parameter_counts(10, 1, 8, 1).values())
@@ -77,6 +77,45 @@ def test_train_shows_a_rounded_validation_loss_and_caches_it(lesson_widget):
     assert "Press Train" in readout.value
     controls["block1_repeats"].value = 1  # back: the cached result shows at once
     assert match.group(0) in readout.value
+
+
+def test_one_pass_says_sharing_saves_nothing(lesson_widget):
+    lesson_widget.controls["block1_repeats"].value = 1
+    text = lesson_widget.readouts["parameters"].value
+    assert "block1 runs once: sharing saves nothing here" in text
+    assert "each of the 1 passes" not in text
+
+
+def _result(valid_mse, first_train_mse=50.0, last_train_mse=0.5):
+    return lesson02_models.TrainingResult(valid_mse, 4081, first_train_mse, last_train_mse)
+
+
+@pytest.mark.parametrize(
+    ("result", "colour", "words"),
+    [
+        (_result(0.6), "#1a7f37", "It beats the mean predictor."),
+        (
+            _result(3.62, 1890.0, 1.01),
+            "#9a6700",
+            "not trained enough yet: the untrained model starts",
+        ),
+        (_result(1.5, 2.0, 0.3), "#9a6700", "although it fits its training rows (MSE 0.3)"),
+    ],
+)
+def test_the_result_is_coloured_by_the_baseline_and_says_why(result, colour, words):
+    baselines = {"train": 1.0, "valid": 0.933}
+    value = lesson02_models._training_result_html(result, baselines, epochs=20, n_rows=282)
+    assert f"color:{colour}" in value and words in value, value
+    if colour != "#1a7f37":
+        assert "Worse than the mean predictor" in value
+
+
+def test_the_books_model_in_20_epochs_is_worse_than_the_mean_and_not_trained_enough():
+    """The issue's case: the book's settings, 20 epochs, validation MSE far above 0.933."""
+    lesson_widget = make_residual_architecture_widget(epochs=20)
+    lesson_widget.controls["train"].click()
+    value = lesson_widget.readouts["validation_loss"].value
+    assert "color:#9a6700" in value and "not trained enough yet" in value, value
 
 
 def test_a_failing_training_run_shows_a_message(monkeypatch):

@@ -29,10 +29,10 @@ class _LayerNormalizationProperties:
         self.beta = rng.uniform(-1.0, 1.0, size=8).astype("float32")
 
     @staticmethod
-    def keras_output(X, weights=None):
+    def keras_output(X, weights=None, eps=0.001):
         import keras
 
-        reference = keras.layers.LayerNormalization(epsilon=0.001)
+        reference = keras.layers.LayerNormalization(epsilon=eps)
         reference.build(X.shape)
         if weights is not None:
             reference.set_weights(weights)
@@ -48,8 +48,69 @@ class _LayerNormalizationProperties:
             if len(layer.trainable_weights) != 2:
                 return False, "create the two weights alpha and beta in build() first"
             layer.set_weights(weights)
-        difference = np.abs(keras.ops.convert_to_numpy(layer(X)) - self.keras_output(X, weights))
-        return difference.max() < self.tolerance, f"max |difference| = {difference.max():.3g}"
+        outputs = keras.ops.convert_to_numpy(layer(X))
+        difference = np.abs(outputs - self.keras_output(X, weights)).max()
+        if difference < self.tolerance:
+            return True, ""
+        return False, f"max |difference| = {difference:.3g}" + self.diagnose(X, outputs, weights)
+
+    @staticmethod
+    def diagnose(X, outputs, weights):
+        """What to look at when the output is wrong: nan, or moments over the wrong axis."""
+        import numpy as np
+
+        if np.isnan(outputs).any():
+            return "; the output holds nan: is eps in the denominator?"
+        alpha, beta = weights if weights is not None else (1.0, 0.0)
+        standardized = (outputs - beta) / alpha  # what each instance's features became
+        for axis, name in ((0, "the batch axis (axis 0)"), (1, "axis 1")):
+            if axis == X.ndim - 1:
+                continue
+            mean, variance = X.mean(axis=axis, keepdims=True), X.var(axis=axis, keepdims=True)
+            if np.allclose(standardized, (X - mean) / np.sqrt(variance + 0.001), atol=1e-2):
+                return f"; your layer normalizes over {name}: use each instance's features, axes=-1"
+        row_means = np.abs(standardized.mean(axis=-1)).max()
+        if row_means > 0.05:
+            return (
+                f"; look at each instance's outputs (before alpha and beta): their mean over the "
+                f"features should be 0, yours reach {row_means:.3g} (moments over axes=-1, "
+                "keepdims=True)"
+            )
+        return ""
+
+    def constant_row(self):
+        """A row whose features are all equal has variance 0: only eps keeps it finite."""
+        import keras
+        import numpy as np
+
+        rows = np.vstack([np.full((1, 8), 5.0), self.inputs[:3]]).astype("float32")
+        outputs = keras.ops.convert_to_numpy(self.layer_class()(rows))
+        if not np.isfinite(outputs).all():
+            return (
+                False,
+                "a constant row gives nan (0 / 0): add eps to the variance, inside the root",
+            )
+        return np.allclose(outputs[0], 0.0, atol=1e-3), f"a constant row gives {outputs[0][:3]}"
+
+    def uses_eps(self):
+        """At eps=1.0 the output must change: Keras' sqrt(var + eps) or the book's std + eps."""
+        import keras
+        import numpy as np
+
+        outputs = keras.ops.convert_to_numpy(self.layer_class(eps=1.0)(self.inputs))
+        mean, std = (
+            self.inputs.mean(axis=-1, keepdims=True),
+            self.inputs.std(axis=-1, keepdims=True),
+        )
+        references = (self.keras_output(self.inputs, eps=1.0), (self.inputs - mean) / (std + 1.0))
+        if any(np.abs(outputs - ref).max() < self.tolerance for ref in references):
+            return True, ""
+        if np.abs(outputs - self.keras_output(self.inputs)).max() < self.tolerance:
+            return (
+                False,
+                "eps=1.0 gives eps=0.001's output: use self.eps in the formula, not a constant",
+            )
+        return False, "the output at eps=1.0 matches neither sqrt(variance + eps) nor std + eps"
 
     def weight_shapes(self):
         layer = self.layer_class()
@@ -108,6 +169,8 @@ def check_layer_normalization(layer_class, tolerance: float = 2e-3) -> CheckRepo
         "normalizes the last axis of (4, 5, 8) sequences",
         lambda: checks.compare(checks.sequences),
     )
+    report.check("a constant row (variance 0) gives zeros, not nan", checks.constant_row)
+    report.check("eps=1.0 changes the output as the formula says", checks.uses_eps)
     report.check(
         "get_config() keeps eps (from_config rebuilds the same layer)", checks.config_round_trip
     )
@@ -151,12 +214,49 @@ class _DropoutProperties:
         ok = kept.size > 0 and np.allclose(kept, expected)
         return ok, f"kept values {np.unique(kept)[:3].round(4).tolist()}, expected {expected:.4f}"
 
+    NOTHING_DROPPED = "no input was dropped: write the training branch first"
+
     def new_mask_each_call(self):
+        """Two calls of a *seeded* layer: a seed, not a SeedGenerator, repeats its mask."""
         import numpy as np
 
-        layer = self.layer_class(self.rate)
+        layer = self.layer_class(self.rate, seed=42)
         first, second = self.output(layer, training=True), self.output(layer, training=True)
-        return not np.array_equal(first, second), "two calls dropped the same inputs"
+        if (first != 0).all():
+            return False, self.NOTHING_DROPPED
+        return not np.array_equal(first, second), (
+            "with seed=42, two calls dropped the same inputs: draw with "
+            "seed=self.seed_generator (a SeedGenerator), not seed=self.seed"
+        )
+
+    def new_mask_in_a_graph(self):
+        """Inside ``tf.function`` (as in ``fit``), a NumPy mask is frozen into the graph."""
+        import numpy as np
+        import tensorflow as tf
+
+        layer = self.layer_class(self.rate)
+        step = tf.function(lambda X: layer(X, training=True))
+        first, second = step(self.ones).numpy(), step(self.ones).numpy()
+        if (first != 0).all():
+            return False, self.NOTHING_DROPPED
+        return not np.array_equal(first, second), (
+            "inside tf.function (as in fit) two calls dropped the same inputs: draw the mask "
+            "with keras.random, not NumPy (a NumPy draw is frozen into the traced graph)"
+        )
+
+    def one_draw_per_input(self):
+        """Each input gets its own draw: no mask shared by every row or by every column."""
+        kept = self.output(self.layer_class(self.rate), training=True) != 0
+        if kept.all():
+            return False, self.NOTHING_DROPPED
+        if (kept == kept[:1]).all():
+            return False, (
+                "every row of the batch got the same mask: draw one number per input, with "
+                "keras.ops.shape(X), not one per feature"
+            )
+        if (kept == kept[:, :1]).all():
+            return False, "each row is kept or dropped whole: draw one number per input"
+        return True, ""
 
     def rate_zero_keeps_everything(self):
         import numpy as np
@@ -177,11 +277,21 @@ class _DropoutProperties:
         return condition
 
     def config_round_trip(self):
-        config = self.layer_class(0.25).get_config()
-        if "rate" not in config:
-            return False, f"get_config() returns no 'rate', only {sorted(config)}"
+        config = self.layer_class(0.25, seed=7).get_config()
+        missing = [key for key in ("rate", "seed") if key not in config]
+        if missing:
+            return False, (
+                f"get_config() returns no {' and no '.join(map(repr, missing))}, only "
+                f"{sorted(config)}"
+                + (
+                    "; without the seed a reloaded layer draws other masks"
+                    if "seed" in missing
+                    else ""
+                )
+            )
         rebuilt = self.layer_class.from_config(config)
-        return getattr(rebuilt, "rate", None) == 0.25, "from_config(get_config()) lost rate=0.25"
+        seen = (getattr(rebuilt, "rate", None), getattr(rebuilt, "seed", None))
+        return seen == (0.25, 7), f"from_config(get_config()) gave (rate, seed) = {seen}"
 
 
 def check_dropout(layer_class) -> CheckReport:
@@ -190,6 +300,10 @@ def check_dropout(layer_class) -> CheckReport:
     The layer is built as ``layer_class(rate)`` and called on 100,000 ones. The share of zeros
     must be within one percentage point of ``rate``, almost seven standard errors: a correct
     layer passes whatever its seed, and one that drops with a clearly wrong probability fails.
+    The mistakes that the share alone misses get their own lines: a seed passed where a
+    ``SeedGenerator`` belongs (a seeded layer repeats its mask), a mask drawn with NumPy (frozen
+    inside ``tf.function``, so in ``fit``), one mask per feature shared by the whole batch, and
+    a ``get_config()`` without ``seed``.
 
     Args:
         layer_class: the learner's class, built as ``layer_class(rate)``.
@@ -203,11 +317,16 @@ def check_dropout(layer_class) -> CheckReport:
     )
     report.check(f"training zeroes {rate:.0%} of the inputs (± 1%)", checks.drops_rate)
     report.check(f"training scales the kept inputs by 1 / (1 - {rate})", checks.scales_survivors)
-    report.check("each training call draws a new mask", checks.new_mask_each_call)
+    report.check("each training call draws a new mask, even with a seed", checks.new_mask_each_call)
+    report.check("each call inside tf.function draws a new mask too", checks.new_mask_in_a_graph)
+    report.check(
+        "each input gets its own draw (no row or column shared)", checks.one_draw_per_input
+    )
     report.check("rate=0 drops nothing, even in training", checks.rate_zero_keeps_everything)
     report.check("rate=1 raises a ValueError that names rate", checks.refuses(1.0))
     report.check("rate=-0.1 raises a ValueError that names rate", checks.refuses(-0.1))
     report.check(
-        "get_config() keeps rate (from_config rebuilds the same layer)", checks.config_round_trip
+        "get_config() keeps rate and seed (from_config rebuilds the same layer)",
+        checks.config_round_trip,
     )
     return report

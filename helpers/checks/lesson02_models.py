@@ -45,6 +45,51 @@ class _ScaledResidualBlockProperties:
             f"build((None, 8)) created {n_weights} of 5 weights: build the Dense layers in build()"
         )
 
+    @staticmethod
+    def dense_layers(block):
+        """The Dense layers the block holds, in attributes or in lists of them."""
+        import keras
+
+        found = {}  # by id: Keras also lists the sublayers in a private attribute
+        for value in vars(block).values():
+            items = value if isinstance(value, (list, tuple)) else [value]
+            found |= {id(item): item for item in items if isinstance(item, keras.layers.Dense)}
+        return list(found.values())
+
+    def dense_settings(self):
+        import keras
+
+        block = self.block_class(2, 8, initial_scale=0.5)
+        dense = self.dense_layers(block)
+        if len(dense) != 2:
+            return False, f"found {len(dense)} Dense layers for n_layers=2"
+        activations = sorted({getattr(layer.activation, "__name__", "?") for layer in dense})
+        initializers = sorted({type(layer.kernel_initializer).__name__ for layer in dense})
+        ok = activations == ["elu"] and all(
+            isinstance(layer.kernel_initializer, keras.initializers.HeNormal) for layer in dense
+        )
+        return ok, (
+            f"the Dense layers use activation {activations} and kernel_initializer "
+            f"{initializers}: the exercise asks for activation='elu', "
+            "kernel_initializer='he_normal'"
+        )
+
+    def mixed_precision(self):
+        import keras
+
+        block = self.block_class(2, 8, initial_scale=0.5, dtype="mixed_float16")
+        try:
+            outputs = block(self.inputs)
+        except Exception as error:
+            return False, (
+                f"{type(error).__name__} under mixed_float16: give each Dense layer the block's "
+                "policy, dtype=self.dtype_policy"
+            )
+        dtype = keras.backend.standardize_dtype(outputs.dtype)
+        return dtype == "float16", (
+            f"the block returns {dtype}: give each Dense layer dtype=self.dtype_policy"
+        )
+
     def output_shape(self):
         shape = self.built(0.5)[1].shape
         return shape == self.inputs.shape, f"output shape {shape}, input shape {self.inputs.shape}"
@@ -148,7 +193,9 @@ def check_scaled_residual_block(block_class) -> CheckReport:
     """Check a ``ScaledResidualBlock(n_layers, n_neurons, initial_scale)``: ``inputs + scale * Z``.
 
     ``scale`` must be one trainable scalar weight starting at ``initial_scale``, ``build`` must
-    build the Dense layers (so a shape alone creates every weight), and the class must save and
+    build the Dense layers (so a shape alone creates every weight), the Dense layers must be the
+    ones the exercise asks for (``elu``, ``he_normal``) and get the block's dtype policy (or
+    the block fails under ``mixed_float16``, half plus float), and the class must save and
     load like the lesson's: ``get_config`` plus registration, so that a model
     holding it round-trips through a ``.keras`` file without ``custom_objects``. Each property
     is checked on a fresh block, so one mistake fails its own lines only.
@@ -168,12 +215,20 @@ def check_scaled_residual_block(block_class) -> CheckReport:
         checks.one_scale_weight,
     )
     report.check(
+        "n_layers Dense layers with activation='elu' and kernel_initializer='he_normal'",
+        checks.dense_settings,
+    )
+    report.check(
         "with initial_scale=0.0 the block returns its inputs exactly",
         checks.zero_scale_is_identity,
     )
     report.check(
         "output = inputs + scale * Z (doubling scale doubles output - inputs)",
         checks.output_scales_with_the_weight,
+    )
+    report.check(
+        "under mixed_float16 it computes in float16 (its Dense layers get its dtype policy)",
+        checks.mixed_precision,
     )
     report.check(
         "its own get_config() holds n_layers, n_neurons, initial_scale", checks.config_round_trip

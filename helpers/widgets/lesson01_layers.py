@@ -34,7 +34,7 @@ class _GaussianNoiseView:
     def __init__(self, stddev: float, training: bool, seed: int):
         # Imported here, not at the top: importing helpers.widgets stays light, and TensorFlow
         # loads only when a widget that needs it is built.
-        from helpers.layers import MyGaussianNoise
+        from helpers.lesson01_layers import MyGaussianNoise
 
         import keras
 
@@ -49,6 +49,8 @@ class _GaussianNoiseView:
         self.mode = widgets.ToggleButtons(
             options=[("training=True (fit)", True), ("training=False (predict)", False)],
             value=training,
+            # The default button width cuts the labels off ("training=False (p..."): fit them.
+            style={"button_width": "auto"},
         )
         self.noise_readout = widgets.HTML()
         self._build_plot()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from helpers.widgets.base import LessonWidget, lesson_widget_builder, message_html, set_tooltip
 
 import html
+from typing import NamedTuple
 
 import ipywidgets as widgets
 
@@ -21,7 +22,7 @@ RESIDUAL_REPEATS_RANGE = (1, 6)
 
 def _residual_parameters_html(n_inputs, n_layers, n_neurons, repeats, output_dim=1):
     """The parameter count layer by layer, and what sharing block1's weights saves."""
-    from helpers.models import residual_regressor_parameter_counts
+    from helpers.lesson02_models import residual_regressor_parameter_counts
 
     counts = residual_regressor_parameter_counts(n_inputs, output_dim, n_neurons, n_layers)
     notes = {
@@ -37,10 +38,13 @@ def _residual_parameters_html(n_inputs, n_layers, n_neurons, repeats, output_dim
     )
     total = sum(counts.values())
     unshared = total + (repeats - 1) * counts["block1"]
+    if repeats == 1:
+        sharing = "block1 runs once: sharing saves nothing here"
+    else:
+        sharing = f"Without sharing (a new block for each of the {repeats} passes): {unshared:,}"
     return (
         f"<table>{rows}<tr><td><b>total</b></td><td></td>"
-        f"<td style='text-align:right'><b>{total:,}</b></td></tr></table>"
-        f"Without sharing (a new block for each of the {repeats} passes): {unshared:,}"
+        f"<td style='text-align:right'><b>{total:,}</b></td></tr></table>{sharing}"
     )
 
 
@@ -57,15 +61,24 @@ def _residual_shapes_html(n_inputs, n_neurons, repeats, output_dim=1):
     return f"{steps}<br>output shape: <b><code>(None, {output_dim})</code></b>"
 
 
+class TrainingResult(NamedTuple):
+    """What one Train click measured: enough to say how the model did, and why."""
+
+    valid_mse: float
+    n_params: int
+    first_train_mse: float  # the untrained model's, on the training rows
+    last_train_mse: float  # after the last step
+
+
 def _train_residual_regressor(data, n_layers, n_neurons, repeats, epochs, seed):
-    """Train a fresh ResidualRegressor briefly; return its validation MSE and parameter count.
+    """Train a fresh ResidualRegressor briefly; return a :class:`TrainingResult`.
 
     Why not ``fit``: its first call traces a training graph, which costs seconds here, more
     than a few hundred rows need. So the steps run eagerly, one full batch each (``epochs``
     steps), with RMSprop, whose update is a handful of operations per weight (Nadam's is
     several times more, and each costs time when run eagerly).
     """
-    from helpers.models import ResidualRegressor
+    from helpers.lesson02_models import ResidualRegressor
 
     import keras
     import tensorflow as tf
@@ -77,13 +90,56 @@ def _train_residual_regressor(data, n_layers, n_neurons, repeats, epochs, seed):
     optimizer = keras.optimizers.RMSprop(learning_rate=0.01)
     X_train, y_train = tf.constant(data.X_train), tf.constant(data.y_train)
     model(X_train[:1])  # build the weights before handing them to the optimizer
+    losses = []
     for _ in range(epochs):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean((model(X_train) - y_train) ** 2)
+        losses.append(float(loss))
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply(gradients, model.trainable_variables)
+    last_train_mse = float(tf.reduce_mean((model(X_train) - y_train) ** 2))
     errors = keras.ops.convert_to_numpy(model(data.X_valid)) - data.y_valid
-    return float((errors**2).mean()), model.count_params()
+    return TrainingResult(
+        float((errors**2).mean()), model.count_params(), losses[0], last_train_mse
+    )
+
+
+# A result worse than the baseline is a finding, not an error: amber, not the error's red.
+_WORSE_COLOUR = "#9a6700"
+
+
+def _training_result_html(
+    result: TrainingResult, baselines: dict[str, float], epochs: int, n_rows: int
+) -> str:
+    """The validation MSE, coloured by how it compares with the mean predictor, and why.
+
+    ``baselines`` are the mean predictor's MSEs (``helpers.data.mean_predictor_mse``).
+    """
+    text = (
+        f"validation MSE after {epochs} epochs: {result.valid_mse:.3g}; always predicting the "
+        f"training mean: {baselines['valid']:.3g}; the built model has {result.n_params:,} "
+        "parameters. "
+    )
+    if result.valid_mse < baselines["valid"]:
+        return message_html(text + "It beats the mean predictor.", "ok")
+    # A model whose training MSE is still near the mean predictor's (or above) has not learned
+    # its training rows yet, whatever it would do on new ones.
+    if result.last_train_mse > 0.8 * baselines["train"]:
+        why = (
+            f"Worse than the mean predictor, because it is not trained enough yet: the untrained "
+            f"model starts at a training MSE of {result.first_train_mse:.3g} (each pass of "
+            f"block1 adds its output, so more passes start further off), and {epochs} "
+            f"full-batch steps bring it down only to {result.last_train_mse:.3g} (the mean "
+            f"predictor scores {baselines['train']:.3g} on the training rows). Try fewer repeats "
+            "or neurons (or the exercise's scaled block)."
+        )
+    else:
+        why = (
+            f"Worse than the mean predictor on new rows, although it fits its training rows "
+            f"(MSE {result.last_train_mse:.3g}): {result.n_params:,} parameters for "
+            f"{n_rows} rows learn much that does not carry over. Try a smaller model."
+        )
+    return f'<span style="color:{_WORSE_COLOUR}">{html.escape(text + why)}</span>'
 
 
 def _validate_training_arguments(epochs: int, seed: int) -> None:
@@ -107,8 +163,8 @@ class _ResidualArchitectureView:
         # The score to beat: always predicting the training mean (0.933 on the default split).
         from helpers.data import mean_predictor_mse
 
-        self.baseline = mean_predictor_mse(data)["valid"]
-        self.results: dict[tuple[int, int, int], tuple[float, int]] = {}
+        self.baselines = mean_predictor_mse(data)
+        self.results: dict[tuple[int, int, int], TrainingResult] = {}
         self._build_controls()
         self.parameters = widgets.HTML()
         self.shapes = widgets.HTML()
@@ -159,12 +215,8 @@ class _ResidualArchitectureView:
                 f"Press Train: {self.epochs} full-batch epochs, then the validation MSE."
             )
             return
-        loss, n_params = self.results[self.setting()]
-        self.validation.value = message_html(
-            f"validation MSE after {self.epochs} epochs: {loss:.3g} "
-            f"(always predicting the training mean: {self.baseline:.3g}); "
-            f"the built model has {n_params:,} parameters",
-            "ok",
+        self.validation.value = _training_result_html(
+            self.results[self.setting()], self.baselines, self.epochs, len(self.data.X_train)
         )
 
     def train(self) -> None:
@@ -218,8 +270,10 @@ def make_residual_architecture_widget(data=None, epochs: int = 20, seed: int = 4
     slow for a slider, so the lesson draws it in a cell instead.)
     The *Train* button builds the model for real, trains it for ``epochs`` full-batch steps
     (RMSprop, learning rate 0.01) and shows its validation MSE beside the baseline's (always
-    predicting the training mean). Results are cached per setting, so going back to a setting
-    answers at once.
+    predicting the training mean): green when it beats the baseline; amber when it does not,
+    with the reason read off its training MSE (still far off, so not trained yet, or fitting
+    its training rows but not new ones). Results are cached per setting, so going back to a
+    setting answers at once.
 
     Args:
         data: a :class:`helpers.data.RegressionData`; by default ``load_regression_data()``.
