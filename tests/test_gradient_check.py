@@ -1,24 +1,25 @@
 """Lesson 06's helpers: the softplus versions, gradient_check and its report, the broken layer,
 forward against reverse mode, and the exercises' self-checks."""
 
-import helpers.lesson04_autodiff
+import helpers.lesson06_gradient_check
+import helpers.lesson06_gradients
 from helpers import lesson06_jacobians as jacobians
 from helpers.checks import check_hessian_vector_product, check_safe_norm
 from helpers.lesson01_layers import MyDense, MyLayerNormalization
 from helpers.lesson02_models import ResidualBlock
+from helpers.lesson06_gradient_check import format_error, gradient_check
 from helpers.lesson06_gradients import (
-    GradientCheckReport,
     MySoftplusDense,
     floatx,
-    format_error,
-    gradient_check,
     my_better_softplus,
     my_softplus,
+    softplus_forgetting_upstream,
     stable_softplus,
     value_and_gradient,
 )
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -53,7 +54,7 @@ class TestSoftplus:
 
     @pytest.mark.parametrize("dtype", ["float32", "float64"])
     @pytest.mark.parametrize("z", [-1000.0, -100.0, -20.0, -1.0, 0.0, 0.5, 30.0, 89.0, 1000.0])
-    def test_the_custom_gradient_version_is_right_everywhere(self, z, dtype):
+    def test_the_custom_gradient_version_is_right_at_every_point_for_the_tape(self, z, dtype):
         value, gradient = value_and_gradient(my_better_softplus, z, dtype)
         # Below float32's normal range (1.2e-38) TensorFlow may flush tiny results to 0.
         rel, tiny = (1e-6, 1.2e-38) if dtype == "float32" else (1e-14, 1e-300)
@@ -74,11 +75,32 @@ class TestSoftplus:
         z = tf.constant(np.linspace(-50, 50, 101))
         np.testing.assert_allclose(my_better_softplus(z), tf.nn.softplus(z), rtol=1e-12)
 
-    def test_re_exported_by_helpers_autodiff(self):
-        assert helpers.lesson06_gradients.my_softplus is my_softplus
-        assert helpers.lesson06_gradients.my_better_softplus is my_better_softplus
-        assert helpers.lesson06_gradients.gradient_check is gradient_check
-        assert helpers.lesson06_gradients.GradientCheckReport is GradientCheckReport
+    def test_the_naive_gradient_is_a_silent_wrong_0_before_it_overflows(self):
+        # 1 / (exp(z) + 1) is subnormal there, and TensorFlow's CPU kernels flush it to 0
+        assert value_and_gradient(my_softplus, 88.0) == (88.0, 0.0)
+        assert value_and_gradient(my_softplus, 709.0, "float64") == (709.0, 0.0)
+        assert float(tf.math.reciprocal(tf.exp(88.0) + 1)) == 0.0
+
+    def test_forward_mode_ignores_the_custom_gradient(self):
+        z = tf.constant([-2.0, 0.0, 1.5])
+        with tf.autodiff.ForwardAccumulator(z, tf.ones_like(z)) as accumulator:
+            value = my_better_softplus(z)
+        jvp = accumulator.jvp(value).numpy()
+        assert jvp[1] == 0.0  # the stable formula's kink: the custom gradient is not used
+        np.testing.assert_allclose(jvp[[0, 2]], [sigmoid(-2.0), sigmoid(1.5)], rtol=1e-5)
+
+    @pytest.mark.parametrize(("z", "dtype"), [(-100.0, "float32"), (-1000.0, "float64")])
+    def test_the_second_derivative_through_the_custom_gradient_is_nan_far_left(self, z, dtype):
+        variable = tf.Variable(z, dtype=dtype)
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                value = my_better_softplus(variable)
+            gradient = inner.gradient(value, variable)
+        assert math.isnan(float(outer.gradient(gradient, variable)))
+
+    def test_the_checker_lives_in_its_own_module(self):
+        assert helpers.lesson06_gradient_check.gradient_check is gradient_check
+        assert not hasattr(helpers.lesson06_gradients, "gradient_check")
 
 
 # --- gradient_check ----------------------------------------------------------------------------
@@ -99,9 +121,10 @@ def sine_with_relative_error(x, error=0.0):
 class TestGradientCheck:
     def test_a_correct_gradient_passes_with_rounding_sized_errors(self):
         report = gradient_check(lambda x: tf.sin(x) * tf.exp(x), [x64(3, 2)])
-        assert report.passed and report.problems == []
+        assert report.passed and report.problems == [] and report.upstream.passed
         assert report.max_abs_error < 1e-8 and report.max_rel_error < 1e-7
-        assert report.calls == 2 * 6 + 2  # two per entry, the tape's call, the repeat call
+        assert report.tolerance_used < 1e-3
+        assert report.calls == 2 * 6 + 2  # two per entry, the tape's call, the upstream call
 
     def test_the_whole_jacobian_is_compared(self):
         x = x64(3)
@@ -119,6 +142,11 @@ class TestGradientCheck:
         assert report.passed is passed
         # the relative error is |a - n| / max(|a|, |n|), and here |a| = (1 + error) |n|
         assert report.max_rel_error == pytest.approx(error / (1 + error), rel=1e-3)
+        # what the verdict reads: |a - n| / (atol + rtol |n|), about error / 1e-3 here
+        assert (report.tolerance_used <= 1) is passed
+        assert f"(atol + rtol·|n|): {format_error(report.tolerance_used, floor=1e-3)}" in str(
+            report
+        )
 
     def test_a_wrong_gradient_fails_and_the_worst_entry_is_named(self):
         report = gradient_check(lambda x, y: x * y, [x64(2, seed=1), x64(2, seed=2)], atol=0)
@@ -138,7 +166,8 @@ class TestGradientCheck:
         assert (report.worst.analytic, report.worst.numerical) == (0.0, pytest.approx(0.5))
 
     def test_nan_is_a_failed_line_not_a_crash(self):
-        report = gradient_check(my_softplus, [tf.constant([1.0, 100.0])])
+        with pytest.warns(UserWarning, match="float32"):
+            report = gradient_check(my_softplus, [tf.constant([1.0, 100.0])])
         assert not report.passed and math.isnan(report.max_rel_error)
         assert any("nan/inf" in problem for problem in report.problems)
         assert "tape's Jacobian" in str(report)
@@ -202,7 +231,9 @@ class TestGradientCheck:
                 layer = MyDense(3, activation="tanh")
                 X = tf.constant(np.random.default_rng(0).normal(size=(2, 3)), dtype)
                 layer(X)
-            results[dtype] = gradient_check(layer, [X])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the float32 warning, tested elsewhere
+                results[dtype] = gradient_check(layer, [X])
         assert results["float64"].passed and results["float64"].max_rel_error < 1e-6
         assert not results["float32"].passed and results["float32"].max_rel_error > 1e-3
 
@@ -211,12 +242,55 @@ class TestGradientCheck:
         report = gradient_check(lambda x: x + rng.normal(), [x64(2)])
         assert not report.passed
         assert "not deterministic" in " ".join(report.problems)
+        assert report.upstream is None and "upstream" not in str(report)
 
     def test_scalar_inputs_and_outputs(self):
         report = gradient_check(lambda w1, w2: 3 * w1**2 + 2 * w1 * w2, [5.0, 3.0])
         assert report.output_shape == () and report.input_shapes == [(), ()]
-        assert report.dtype == "float32"  # Python floats become float32 tensors, as in TF
+        assert report.dtype == "float64"  # Python numbers become float64, not TF's float32
         np.testing.assert_array_equal(report.analytic, [36.0, 10.0])
+        assert report.passed
+
+    def test_python_numbers_and_lists_become_float64_and_float32_warns(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no warning for what becomes float64
+            assert gradient_check(lambda x: x * x, [3.0]).passed
+            assert gradient_check(lambda x: x**2, [[1.0, 2.0]]).dtype == "float64"
+        with pytest.warns(UserWarning, match=r"inputs\[0\] is float32, not float64"):
+            gradient_check(lambda x: x * x, [tf.constant(3.0)])
+
+    def test_a_backward_pass_ignoring_upstream_fails_its_own_line_on_a_scalar(self):
+        v = x64(3)
+        report = gradient_check(lambda w: tf.reduce_sum(softplus_forgetting_upstream(w)), [v])
+        assert report.tolerance_used < 1e-3  # the Jacobian alone cannot see it
+        assert not report.passed and not report.upstream.passed
+        assert "upstream test FAILED" in str(report) and "multiply by its upstream" in str(report)
+
+    def test_sparse_gradients_are_densified(self):
+        params, indices = x64(4, 2), tf.constant([0, 2, 2])
+        report = gradient_check(lambda p: tf.gather(p, indices) * 2.0, [params])
+        assert report.passed and report.analytic[0].shape == (3, 2, 4, 2)
+
+    @pytest.mark.parametrize(
+        ("f", "inputs", "message"),
+        [
+            (tf.sin, [tf.zeros([0, 3], tf.float64)], r"inputs\[0\] is empty \(shape \(0, 3\)\)"),
+            (lambda x: x[:0], [x64(3)], r"f returned an empty tensor \(shape \(0,\)\)"),
+            (lambda x: (x, x[:1]), [x64(3)], "parts of different shapes"),
+        ],
+    )
+    def test_empty_and_ragged_are_refused(self, f, inputs, message):
+        with pytest.raises(ValueError, match=message):
+            gradient_check(f, inputs)
+
+    def test_a_gradient_of_the_wrong_shape_is_a_failed_line_naming_it(self):
+        @tf.custom_gradient
+        def summed_gradient(x):
+            return tf.sin(x), lambda upstream: tf.reduce_sum(upstream * tf.cos(x), axis=0)
+
+        report = gradient_check(summed_gradient, [x64(3, 2)])
+        assert not report.passed
+        assert "has shape (2,), but inputs[0] has shape (3, 2)" in str(report)
 
     def test_relative_errors_by_entry_has_the_inputs_shape(self):
         report = gradient_check(lambda x: tf.sin(x) * 2.0, [x64(2, 3)])
@@ -264,7 +338,7 @@ class TestGradientCheck:
         "f", [lambda x: None, lambda x: "loss", lambda x: tf.constant(3), lambda x: [x, "a"]]
     )
     def test_f_must_return_floats(self, f):
-        with pytest.raises(ValueError, match="f must return a tensor of floats"):
+        with pytest.raises(ValueError, match="f must return one tensor of floats"):
             gradient_check(f, [x64(2)])
 
     def test_f_must_be_callable(self):
@@ -309,10 +383,12 @@ class TestMySoftplusDense:
         correct.set_weights(broken.get_weights())
         np.testing.assert_array_equal(broken(X), correct(X))
 
-    def test_a_scalar_sum_misses_the_bug_the_jacobian_catches_it(self):
+    def test_a_scalar_sum_hides_the_bug_from_the_jacobian_not_from_the_upstream_test(self):
         layer, X = self.build(True)
         weights = layer.trainable_variables
-        assert gradient_check(lambda *w: tf.reduce_sum(layer(X)), weights).passed
+        summed = gradient_check(lambda *w: tf.reduce_sum(layer(X)), weights)
+        assert summed.tolerance_used < 1e-3 and summed.problems == []
+        assert not summed.passed and not summed.upstream.passed
         report = gradient_check(lambda *w: layer(X), weights)
         assert not report.passed and report.max_rel_error > 0.5
         worst = report.worst  # a weight of another unit: the true derivative is 0
@@ -420,6 +496,12 @@ def norm_forgetting_upstream(x):
     return norm, lambda upstream: tf.math.divide_no_nan(x, norm)
 
 
+@tf.custom_gradient
+def norm_plus_constant(x):
+    norm = tf.norm(x)
+    return norm, lambda upstream: upstream * x / (tf.abs(norm) + 1e-3)
+
+
 def nested_tapes_hvp(f, x, v):
     with tf.GradientTape() as outer:
         outer.watch(x)
@@ -443,14 +525,27 @@ class TestSelfChecks:
 
     def test_the_textbook_gradient_fails_only_at_zero(self):
         report = check_safe_norm(textbook_norm)
-        assert [line.passed for line in report.lines] == [True, True, False, True]
-        assert "nan" in report.lines[2].detail
+        assert [line.passed for line in report.lines] == [True, True, True, False, True, True]
+        assert "nan" in report.lines[3].detail
 
-    def test_forgetting_upstream_fails_the_chain_rule_line(self):
+    def test_forgetting_upstream_fails_the_upstream_test_and_the_chain_rule(self):
         report = check_safe_norm(norm_forgetting_upstream)
-        assert not report.passed and not report.lines[-1].passed
+        assert [line.passed for line in report.lines] == [True, True, False, True, True, False]
+        assert "upstream" in report.lines[2].detail and "upstream" in report.lines[5].detail
+
+    def test_a_solution_without_custom_gradient_is_rejected(self):
+        report = check_safe_norm(lambda x: tf.sqrt(tf.reduce_sum(x**2) + 1e-30))
+        assert [line.passed for line in report.lines[:2]] == [False, False]
+        assert "@tf.custom_gradient" in report.lines[0].detail
+
+    def test_a_slightly_wrong_formula_is_named_not_blamed_on_upstream(self):
+        report = check_safe_norm(norm_plus_constant)
+        assert [line.passed for line in report.lines] == [True, True, True, True, False, True]
+        assert "slightly off" in report.lines[4].detail
+        assert "upstream" not in report.lines[4].detail
 
     def test_an_error_in_the_learners_code_is_a_failed_line(self):
+        @tf.custom_gradient
         def broken(x):
             raise ZeroDivisionError("oops")
 

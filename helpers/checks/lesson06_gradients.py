@@ -5,32 +5,21 @@ from __future__ import annotations
 from helpers.checks.base import CheckReport
 
 
-def check_safe_norm(safe_norm) -> CheckReport:
-    """Check a learner's ``safe_norm(x)``: the Euclidean norm, with a gradient that is 0 (not
-    ``nan``) at the zero vector, as a ``@tf.custom_gradient``.
+def _uses_custom_gradient(function) -> bool:
+    """Whether ``function`` is decorated with ``@tf.custom_gradient`` (TensorFlow marks the
+    decorated function with a ``_tf_decorator`` named ``custom_gradient``)."""
+    decorator = getattr(function, "_tf_decorator", None)
+    return getattr(decorator, "decorator_name", None) == "custom_gradient"
 
-    ``tf.norm``'s own gradient at 0 is ``nan``: the formula ``x / |x|`` is ``0 / 0`` there, and
-    TensorFlow's chain rule meets ``0 * inf`` (``sqrt``'s derivative at 0 times ``2x``). The
-    lines test the value, the gradient by
-    :func:`helpers.lesson06_gradients.gradient_check` in float64,
-    the zero vector, and the chain rule (a custom gradient must multiply by the upstream
-    gradient).
-    """
-    from helpers.lesson06_gradients import gradient_check
 
+def _gradient_conditions(safe_norm, x):
+    """The gradient lines of :func:`check_safe_norm`: 0 at the zero vector, exactly ``x / |x|``
+    elsewhere (a constant such as ``+ 1e-3`` passes ``gradient_check`` but not this), and
+    linear in the upstream gradient."""
     import numpy as np
     import tensorflow as tf
 
-    x = tf.constant(np.random.default_rng(11).normal(size=5))
-
-    def value_is_the_norm():
-        value, expected = float(safe_norm(x)), float(tf.norm(x))
-        ok = np.isclose(value, expected, rtol=1e-12)
-        return ok, f"got {value:.10g}, tf.norm gives {expected:.10g}"
-
-    def gradient_passes_the_check():
-        report = gradient_check(safe_norm, [x])
-        return report.passed, str(report).replace("\n", " |")
+    textbook = x.numpy() / np.linalg.norm(x.numpy())
 
     def gradient_at_zero():
         zero = tf.Variable(tf.zeros(3, tf.float64))
@@ -42,20 +31,73 @@ def check_safe_norm(safe_norm) -> CheckReport:
         gradient = gradient.numpy()
         return bool(np.all(gradient == 0)), f"got {gradient}"
 
-    def chain_rule():
+    def gradient_of(scale):
         variable = tf.Variable(x)
         with tf.GradientTape() as tape:
-            value = 3.0 * safe_norm(variable)
-        gradient = tape.gradient(value, variable).numpy()
-        expected = 3.0 * x.numpy() / np.linalg.norm(x.numpy())
-        ok = np.allclose(gradient, expected, rtol=1e-10)
-        return ok, "the gradient of 3·safe_norm(x) is not 3·x/|x|: multiply by upstream"
+            value = scale * safe_norm(variable)
+        return tape.gradient(value, variable).numpy()
+
+    def gradient_is_exact():
+        gradient = gradient_of(1.0)
+        ok = np.allclose(gradient, textbook, rtol=1e-10, atol=0)
+        ratio = np.median(gradient / textbook)
+        return ok, (
+            f"got x/|x| times {ratio:.6g}: the formula is slightly off (a constant added, such "
+            "as + 1e-3?); keep x / |x| exactly and make only the zero vector special"
+        )
+
+    def chain_rule():
+        ok = np.allclose(gradient_of(3.0), 3.0 * gradient_of(1.0), rtol=1e-10)
+        return (
+            ok,
+            "the gradient of 3·safe_norm(x) is not 3 times safe_norm's: multiply by upstream",
+        )
+
+    return gradient_at_zero, gradient_is_exact, chain_rule
+
+
+def check_safe_norm(safe_norm) -> CheckReport:
+    """Check a learner's ``safe_norm(x)``: the Euclidean norm, with a gradient that is 0 (not
+    ``nan``) at the zero vector, as a ``@tf.custom_gradient``.
+
+    ``tf.norm``'s own gradient at 0 is ``nan``: the formula ``x / |x|`` is ``0 / 0`` there, and
+    TensorFlow's chain rule meets ``0 * inf`` (``sqrt``'s derivative at 0 times ``2x``). Each
+    line catches one plausible wrong answer: no ``@tf.custom_gradient`` at all (such as
+    ``sqrt(sum(x**2) + 1e-30)``, whose value at 0 is not 0 either), a value that is not the
+    norm, a gradient that :func:`helpers.lesson06_gradient_check.gradient_check` rejects, the
+    textbook ``x / |x|`` (``nan`` at 0), a formula slightly off (``x / (|x| + 1e-3)``, which
+    passes ``gradient_check``'s tolerance), and a gradient that forgets ``upstream``.
+    """
+    from helpers.lesson06_gradient_check import gradient_check
+
+    import numpy as np
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(11).normal(size=5))
+
+    def written_with_custom_gradient():
+        hint = "the exercise asks for a hand-written gradient: put @tf.custom_gradient above it"
+        return _uses_custom_gradient(safe_norm), hint
+
+    def value_is_the_norm():
+        value, expected = float(safe_norm(x)), float(tf.norm(x))
+        at_zero = float(safe_norm(tf.zeros(3, tf.float64)))
+        ok = np.isclose(value, expected, rtol=1e-12) and at_zero == 0
+        return ok, f"got {value:.10g} and {at_zero:.3g} at 0; tf.norm gives {expected:.10g} and 0"
+
+    def gradient_passes_the_check():
+        report = gradient_check(safe_norm, [x])
+        return report.passed, str(report).replace("\n", " |")
+
+    at_zero, exact, chain_rule = _gradient_conditions(safe_norm, x)
 
     report = CheckReport("Checking safe_norm(x)")
-    report.check("its value is tf.norm(x)", value_is_the_norm)
+    report.check("it is written with @tf.custom_gradient", written_with_custom_gradient)
+    report.check("its value is tf.norm(x), and 0 at the zero vector", value_is_the_norm)
     report.check("gradient_check passes on a random float64 vector", gradient_passes_the_check)
-    report.check("the gradient at the zero vector is 0, not nan", gradient_at_zero)
-    report.check("chain rule: the gradient of 3·safe_norm(x) is 3·x/|x|", chain_rule)
+    report.check("the gradient at the zero vector is 0, not nan", at_zero)
+    report.check("away from 0 the gradient is exactly x/|x|", exact)
+    report.check("chain rule: the gradient of 3·safe_norm(x) is 3 times safe_norm's", chain_rule)
     return report
 
 

@@ -23,7 +23,8 @@ import numpy as np
 
 # z values from -1000 to 1000 on a roughly logarithmic ladder: the interesting places are 0
 # (where the stable version's autodiff gradient is wrong), about -17 (where 1 + exp(z) rounds
-# to 1 in float32), 88.7 and 709.8 (where exp overflows in float32 and in float64).
+# to 1 in float32), 88 and 709 (where the naive gradient is a silent, wrong 0: 1 / (exp(z) + 1)
+# is subnormal and flushed to zero) and 89 and 710 (where exp overflows: inf and nan).
 SOFTPLUS_Z_VALUES = tuple(
     sorted(
         {0.0}
@@ -50,11 +51,35 @@ def _softplus_functions() -> dict:
     }
 
 
-def _plain(value: float) -> str:
-    """A number as a learner should read it: nan and inf spelled out, and flagged red."""
-    if math.isnan(value) or math.isinf(value):
-        return f'<b style="color:#cf222e">{value}</b>'
-    return f"<code>{value:.8g}</code>"
+# A shown number is wrong when it is nan or inf, or further from the true value than 100 units
+# in the last place (rounding and CPU differences stay far below that). Numbers below the
+# dtype's normal range count as 0: TensorFlow's CPU kernels flush such subnormals to zero.
+_ULPS, _TINY = 100, {"float32": 1.2e-38, "float64": 2.3e-308}
+_EPSILON = {"float32": 1.2e-7, "float64": 2.3e-16}
+
+
+def is_wrong(value: float, true: float, dtype: str) -> bool:
+    """Whether ``value`` differs from ``true`` by more than rounding in ``dtype`` (nan, inf
+    or a finite number far off, such as the naive gradient's silent 0 at z = 88)."""
+    if not math.isfinite(value):
+        return value != true  # nan is never right, inf only where the true value is inf
+    return abs(value - true) > _ULPS * _EPSILON[dtype] * abs(true) + _TINY[dtype]
+
+
+def _plain(value: float, wrong: bool = False) -> str:
+    """A number as a learner should read it: nan and inf spelled out, a wrong one red."""
+    text = str(value) if not math.isfinite(value) else f"{value:.8g}"
+    if wrong:
+        return f'<b style="color:#cf222e">{text}</b>'
+    return f"<code>{text}</code>"
+
+
+def true_softplus(z: float) -> tuple[float, float]:
+    """Softplus and its derivative (the sigmoid) at ``z``, in Python floats that never
+    overflow (``math.exp`` raises where ``tf.exp`` says inf)."""
+    value = max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+    sigmoid = 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+    return value, sigmoid
 
 
 @functools.cache
@@ -131,16 +156,27 @@ class SoftplusExplorer:
 
     @staticmethod
     def _table_html(z: float, dtype: str, rows) -> str:
-        body = "".join(
-            f"<tr><td>{html.escape(label)}</td><td>{_plain(value)}</td><td>{_plain(grad)}</td></tr>"
-            for label, value, grad in rows
-        )
-        # The sigmoid, written so that exp never overflows (math.exp raises where tf.exp says inf).
-        exact = 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+        true_value, true_gradient = true_softplus(z)
+        cells, silent = [], False
+        for label, value, grad in rows:
+            wrong_value = is_wrong(value, true_value, dtype)
+            wrong_gradient = is_wrong(grad, true_gradient, dtype)
+            silent |= (wrong_value and math.isfinite(value)) or (
+                wrong_gradient and math.isfinite(grad)
+            )
+            cells.append(
+                f"<tr><td>{html.escape(label)}</td><td>{_plain(value, wrong_value)}</td>"
+                f"<td>{_plain(grad, wrong_gradient)}</td></tr>"
+            )
+        note = "red: differs from the true value"
+        if silent:
+            note += " · a wrong <i>finite</i> number: no nan warns you of it"
         return (
-            f"<b>softplus at z = {z:g} ({dtype})</b> · true gradient (sigmoid): "
-            f'<code>{exact:.8g}</code><table style="border-spacing:1em 0.2em">'
-            f"<tr><th>version</th><th>value</th><th>gradient</th></tr>{body}</table>"
+            f"<b>softplus at z = {z:g} ({dtype})</b> · true value <code>{true_value:.8g}</code>, "
+            f"true gradient (sigmoid): <code>{true_gradient:.8g}</code>"
+            f'<table style="border-spacing:1em 0.2em">'
+            f"<tr><th>version</th><th>value</th><th>gradient</th></tr>{''.join(cells)}</table>"
+            f"<small>{note}</small>"
         )
 
 
@@ -149,8 +185,10 @@ def make_softplus_widget(z: float = 100.0, dtype: str = "float32") -> LessonWidg
     """Softplus three ways (naive, stable forward pass, custom gradient) at a chosen ``z``.
 
     Controls: ``z`` (from -1000 to 1000, :data:`SOFTPLUS_Z_VALUES`) and ``dtype``. Readouts:
-    ``table`` (value and gradient of each version, ``nan``/``inf`` in red, and the true
-    gradient) and ``plot`` (the three gradient curves, ``nan`` as crosses on the top band).
+    ``table`` (value and gradient of each version, in red wherever it differs from the true
+    one: ``nan``, ``inf``, or a wrong finite number such as the naive gradient's 0 at z = 88;
+    and the true value and gradient) and ``plot`` (the three gradient curves, ``nan`` as
+    crosses on the top band).
     A move of ``z`` computes six scalars and redraws the markers; the curves are cached per dtype.
     """
     check_choice("z", z, SOFTPLUS_Z_VALUES)
@@ -209,6 +247,7 @@ class _CheckedLayer:
     eps-independent half of its gradient check (the tape's Jacobian), computed once."""
 
     def __init__(self, name: str, dtype: str):
+        from helpers import lesson06_gradient_check as checker
         from helpers import lesson06_gradients as gradients
 
         import tensorflow as tf
@@ -222,32 +261,32 @@ class _CheckedLayer:
             self.layer(self.inputs)
         for weight in self.layer.trainable_variables:
             weight.assign(0.7 * rng.normal(size=tuple(weight.shape)))
-        self.weights = gradients.prepare_check_inputs(self.layer.trainable_variables)
+        self.weights = checker.prepare_check_inputs(self.layer.trainable_variables)
         # Compiled once (with no arguments: it reads the weights, as the layer does), since
         # the finite differences call it twice per weight entry.
         compiled = tf.function(self._forward, autograph=False)
         self.forward = lambda *weights: compiled()
         # The tape's half runs eagerly: differentiating through the compiled function would
         # first build its gradient graph, several times slower on a layer's first visit.
-        self.output, self.analytic = gradients.tape_jacobian(self._forward, self.weights)
+        self.output, self.analytic, _ = checker.tape_jacobian(self._forward, self.weights)
 
     def _forward(self, *weights):
         return self.layer(self.inputs)
 
     def check(self, eps: float):
-        from helpers import lesson06_gradients as gradients
+        from helpers import lesson06_gradient_check as checker
 
-        numerical, calls = gradients.central_difference_jacobian(
+        numerical, calls = checker.central_difference_jacobian(
             self.forward, self.weights, eps, self.output.shape
         )
-        return gradients.compare_jacobians(
+        return checker.compare_jacobians(
             self.weights,
             self.output,
             self.analytic,
             numerical,
             eps,
-            gradients.DEFAULT_ATOL,
-            gradients.DEFAULT_RTOL,
+            checker.DEFAULT_ATOL,
+            checker.DEFAULT_RTOL,
             calls + 1,
         )
 
@@ -358,7 +397,8 @@ class GradientCheckExplorer:
     def _summary_html(report, layer_path: str) -> str:
         colour = "ok" if report.passed else "error"
         verdict = message_html(
-            f"{report.verdict}: max relative error {report.max_rel_error:.2g}, "
+            f"{report.verdict}: worst |error| / (atol + rtol·|n|) {report.tolerance_used:.2g} "
+            f"(passes up to 1), max relative error {report.max_rel_error:.2g}, "
             f"max |error| {report.max_abs_error:.2g} ({report.dtype}, eps={report.eps:.0e}, "
             f"atol={report.atol:g}, rtol={report.rtol:g})",
             colour,
@@ -376,8 +416,9 @@ def make_gradient_check_widget(
 
     Controls: ``layer`` (a key of :data:`CHECK_LAYERS`, including a layer whose custom
     gradient is deliberately broken), ``dtype`` and ``eps`` (a ``FloatLogSlider``). Readouts:
-    ``summary`` (passed or failed against ``torch.autograd.gradcheck``'s tolerances, the worst
-    entry) and ``plot`` (the worst relative error of every weight entry, log colour scale).
+    ``summary`` (passed or failed against ``torch.autograd.gradcheck``'s tolerances, with the
+    measure the verdict reads, and the worst entry) and ``plot`` (the worst relative error of
+    every weight entry, log colour scale).
 
     Speed: per layer and dtype, the layer is built and compiled and the tape's Jacobian is
     computed once (cached); an eps move only reruns the finite differences (2 compiled calls
