@@ -18,6 +18,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 __all__ = [
     "checks",
     "data",
+    "lesson00_components",
     "lesson01_layers",
     "lesson02_figure",
     "lesson02_models",

@@ -10,6 +10,7 @@ The report classes live in :mod:`helpers.checks.base`, each lesson's checks in
 """
 
 from helpers.checks.base import CheckLine, CheckReport
+from helpers.checks.lesson00_components import check_quantile_loss, check_streaming_rmse
 from helpers.checks.lesson01_layers import check_dropout, check_layer_normalization
 from helpers.checks.lesson02_models import check_scaled_residual_block
 from helpers.checks.lesson03_losses import check_activity_penalty
@@ -26,8 +27,10 @@ __all__ = [
     "check_dropout",
     "check_hessian_vector_product",
     "check_layer_normalization",
+    "check_quantile_loss",
     "check_scaled_residual_block",
     "check_safe_norm",
     "check_second_derivative",
+    "check_streaming_rmse",
     "check_two_optimizer_step",
 ]

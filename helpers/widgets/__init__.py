@@ -12,6 +12,14 @@ re-exported here, so lessons and tests write ``helpers.widgets.make_..._widget``
 """
 
 from helpers.widgets.base import FigurePanel, LessonWidget, message_html
+from helpers.widgets.lesson00_components import (
+    OUTLIER_SIZE_RANGE,
+    POSITIVE_FRACTION_RANGE,
+    PRECISION_BATCH_SIZES,
+    THRESHOLD_RANGE,
+    make_loss_explorer_widget,
+    make_streaming_metric_widget,
+)
 from helpers.widgets.lesson01_layers import NOISE_STDDEV_RANGE, make_gaussian_noise_widget
 from helpers.widgets.lesson02_models import (
     RESIDUAL_LAYERS_RANGE,
@@ -51,6 +59,12 @@ from helpers.widgets.lesson06_gradients import (
 )
 
 __all__ = [
+    "OUTLIER_SIZE_RANGE",
+    "POSITIVE_FRACTION_RANGE",
+    "PRECISION_BATCH_SIZES",
+    "THRESHOLD_RANGE",
+    "make_loss_explorer_widget",
+    "make_streaming_metric_widget",
     "BATCH_SIZE_CHOICES",
     "LEARNING_RATE_EXPONENT_RANGE",
     "OPTIMIZER_CHOICES",
