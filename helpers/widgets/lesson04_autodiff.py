@@ -179,11 +179,16 @@ class _GradientExplorer:
         curve = autodiff.finite_difference_error_curve(
             f, point, self.eps_grid, index=index, scheme=scheme, dtype=dtype, reference=tape[index]
         )
+        next_derivative = None
+        if derivatives[-1] == 0:  # the leading Taylor term vanishes: the next one may not
+            next_order = 3 if scheme == "forward" else 5
+            next_derivative = autodiff.derivatives_along(f, point, index, order=next_order)[-1]
         return {
             "tape": tape,
             "curve": curve,
             "value": derivatives[0],
             "derivative": derivatives[-1],
+            "next_derivative": next_derivative,
         }
 
     def clipped(self, errors):
@@ -257,28 +262,49 @@ class _GradientExplorer:
             value=point["value"],
             derivative=point["derivative"],
         )
+        if point["next_derivative"]:  # f'' (or f''') is 0 here: Taylor's next term truncates
+            truncation = self.autodiff.next_order_truncation(
+                self.eps_grid, self.scheme_toggle.value, derivative=point["next_derivative"]
+            )
         self.truncation_line.set_ydata(self.above_axis(truncation))
         self.rounding_line.set_ydata(self.above_axis(rounding))
 
     def _show_best_eps(self, point: dict, name: str) -> None:
-        """The eps where the two parts meet, drawn and written; or why there is no such eps."""
+        """The eps at the bottom of the V, drawn and written; or why there is none."""
         scheme, dtype = self.scheme_toggle.value, self.dtype_toggle.value
+        leading, following = ("second", "third") if scheme == "forward" else ("third", "fifth")
         best = self.autodiff.theoretical_best_eps(
             scheme, dtype, value=point["value"], derivative=point["derivative"]
         )
+        note = ""
+        if not np.isfinite(best) and point["next_derivative"]:
+            best = self.autodiff.next_order_best_eps(
+                scheme, dtype, value=point["value"], derivative=point["next_derivative"]
+            )
+            term = "eps² |f'''| / 6" if scheme == "forward" else "eps⁴ |f⁽⁵⁾| / 120"
+            note = (
+                f"Its {leading} derivative is 0 here, so truncation starts at Taylor's next "
+                f"term, {term}. "
+            )
         if np.isfinite(best) and best > 0:
             self.best_line.set_xdata([best, best])
             self.best_line.set_visible(True)
-            self.best_eps_readout.value = (
+            self.best_eps_readout.value = html.escape(note) + (
                 f"Theoretical best eps for {html.escape(name)} "
                 f"({scheme}, {dtype}): <code>{best:.1e}</code>"
             )
+        elif best == 0:  # |f| = 0 at the point: the rounding model u·|f| / eps vanishes
+            self.best_line.set_visible(False)
+            self.best_eps_readout.value = html.escape(
+                f"{note}f is 0 at this point, so rounding does not grow like 1 / eps (it stays "
+                f"near u·|{name}|): there is no V, and the smaller eps, the smaller the error."
+            )
         else:
             self.best_line.set_visible(False)
-            order = "second" if scheme == "forward" else "third"
             self.best_eps_readout.value = html.escape(
-                f"No truncation error for {name} here (its {order} derivative is 0): "
-                "only rounding is left, so the larger eps, the better."
+                f"No truncation error from Taylor's first two terms for {name} here (its "
+                f"{leading} and {following} derivatives are 0): rounding is what is left, so a "
+                "larger eps does better, as long as the measured curve keeps falling."
             )
 
     def show_function(self) -> None:
