@@ -89,18 +89,24 @@ class ReconstructionSweep(NamedTuple):
     predictions and the validation reconstruction error (unweighted). ``validation_by_model``
     keeps every model's validation MSE, shaped ``(weights, seeds)``, because one model's score
     moves more between seeds than the means move between weights: only the spread tells which
-    differences are real.
+    differences are real. Left out (``None``), each weight counts as one model.
     """
 
     weights: tuple[float, ...]
     train_mse: np.ndarray
     validation_mse: np.ndarray
     reconstruction_error: np.ndarray
-    validation_by_model: np.ndarray
+    validation_by_model: np.ndarray | None = None
+
+    def models(self) -> np.ndarray:
+        """Every model's validation MSE, ``(weights, seeds)``."""
+        if self.validation_by_model is None:
+            return np.asarray(self.validation_mse, dtype=float)[:, None]
+        return np.asarray(self.validation_by_model)
 
     def validation_spread(self) -> np.ndarray:
         """The standard deviation of one model's validation MSE, per weight (over the seeds)."""
-        return self.validation_by_model.std(axis=1)
+        return self.models().std(axis=1)
 
     def validation_change(self) -> tuple[np.ndarray, np.ndarray]:
         """The change of the validation MSE from weight 0, per weight: ``(mean, standard error)``.
@@ -112,7 +118,8 @@ class ReconstructionSweep(NamedTuple):
         """
         if 0.0 not in self.weights:
             raise ValueError(f"the sweep has no weight 0 to compare with: {self.weights}")
-        differences = self.validation_by_model - self.validation_by_model[self.weights.index(0.0)]
+        by_model = self.models()
+        differences = by_model - by_model[self.weights.index(0.0)]
         n_seeds = differences.shape[1]
         if n_seeds < 2:
             return differences.mean(axis=1), np.full(len(self.weights), np.nan)

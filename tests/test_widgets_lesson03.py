@@ -86,6 +86,9 @@ def test_one_model_per_weight_says_there_is_no_spread():
     one_model = sweep._replace(validation_by_model=sweep.validation_by_model[:, :1])
     lesson_widget = make_reconstruction_weight_widget(one_model, weight=1.0)
     assert "no spread to judge" in lesson_widget.readouts["scores"].value
+    without = sweep._replace(validation_by_model=None)  # one model per weight, implicitly
+    lesson_widget = make_reconstruction_weight_widget(without, weight=1.0)
+    assert "no spread to judge" in lesson_widget.readouts["scores"].value
 
 
 def test_a_slider_move_answers_within_50_ms(weight_widget):
@@ -114,6 +117,6 @@ def test_bad_arguments_raise_value_errors():
     short = _sweep()._replace(train_mse=np.array([0.3, 0.3]))
     with pytest.raises(ValueError, match="sweep must hold one score per weight"):
         make_reconstruction_weight_widget(short)
-    flat = _sweep()._replace(validation_by_model=np.zeros(5))
+    flat = _sweep()._replace(validation_by_model=np.zeros((2, 3)))
     with pytest.raises(ValueError, match="validation_by_model"):
         make_reconstruction_weight_widget(flat)

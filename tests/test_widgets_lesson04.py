@@ -4,6 +4,7 @@ from helpers import lesson04_autodiff as autodiff
 from helpers.lesson04_gradient_cost import GradientCost
 from helpers.widgets import make_gradient_cost_widget, make_gradient_explorer_widget
 
+import dataclasses
 import re
 import statistics
 import time
@@ -246,3 +247,42 @@ class TestGradientCostWidget:
     def test_refuses_no_sizes(self):
         with pytest.raises(ValueError, match="n_values"):
             make_gradient_cost_widget(())
+
+
+# --- issue 25: readouts that never mislead ---------------------------------------------------
+
+
+def _png_size(image):
+    """(width, height) of a PNG, from its header."""
+    data = bytes(image.value)
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_the_explorers_plot_is_large_and_its_menu_says_what_it_plots(explorer):
+    width, height = _png_size(explorer.readouts["plot"])
+    assert width >= 640 and height >= 330
+    assert explorer.controls["parameter"].description == "plot the error of"
+
+
+def test_a_cost_measured_in_the_noise_says_so():
+    from helpers.widgets import lesson04_autodiff as view
+
+    steady = fake_cost(10)
+    assert not steady.is_noise
+    assert "Noise" not in view._cost_table_html(steady)
+    cheaper_tape = dataclasses.replace(steady, tape_seconds=0.2 * steady.forward_seconds)
+    jittery = dataclasses.replace(steady, spread=0.8)
+    for cost in (cheaper_tape, jittery):
+        assert cost.is_noise
+        text = view._cost_table_html(cost)
+        assert "Noise at this n" in text and "#cf222e" in text
+
+
+def test_per_call_timing_loops_until_a_sample_is_long_enough():
+    from helpers.lesson04_gradient_cost import _seconds_per_call
+
+    calls = []
+    seconds, spread = _seconds_per_call(lambda: calls.append(1), repeats=3)
+    # Each sample ran enough calls to last 2 ms, so there were far more calls than samples.
+    assert len(calls) > 3 * 16
+    assert 0 < seconds < 1e-3 and spread >= 0

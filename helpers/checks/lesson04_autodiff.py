@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from helpers.checks.base import CheckReport
 
+import functools
 import math
 
 
@@ -28,6 +29,68 @@ def _central_difference_hint(value, w, eps, f, derivative) -> str:
     return "compare with the definition in section 1 of the lesson"
 
 
+class _CentralDifferenceProperties:
+    """What ``check_central_difference`` checks, one method per line of the report."""
+
+    def __init__(self, central_difference):
+        self.central_difference = central_difference
+        self.calls: list = []
+
+    def cube(self, w):
+        self.calls.append(w)
+        return w**3
+
+    def exact_on_quadratic(self):
+        def quadratic(w):
+            return w**2 + 3 * w
+
+        value = self.central_difference(quadratic, 1.5, 0.5)
+        if value == 6.0:
+            return True
+        hint = _central_difference_hint(value, 1.5, 0.5, quadratic, 6.0)
+        return False, f"got {value!r} for d/dw (w² + 3w) at 1.5 with eps=0.5, expected 6.0: {hint}"
+
+    def points(self):
+        """The value at ``w = 2`` with ``eps = 1e-3``, and the sorted points ``f`` was called at."""
+        self.calls.clear()
+        value = self.central_difference(self.cube, 2.0, 1e-3)
+        return value, sorted(float(point) for point in self.calls)
+
+    def symmetric_points(self):
+        _, points = self.points()
+        if len(points) != 2:
+            return False, f"f was called at {len(points)} points, expected 2"
+        left, right = points[0] - 2.0, points[1] - 2.0
+        if left == 0 or right == 0:
+            return False, "one of the two points is w itself: that is a one-sided difference"
+        ok = left < 0 < right and math.isclose(right, -left, rel_tol=1e-6)
+        return ok, f"f was called at w {left:+.3g} and w {right:+.3g}: step equally to both sides"
+
+    def divides_by_distance(self):
+        value, points = self.points()
+        if len(points) != 2 or points[0] == points[1]:
+            return False, "needs two different points to divide by their distance"
+        slope = (points[1] ** 3 - points[0] ** 3) / (points[1] - points[0])
+        if math.isclose(value, slope, rel_tol=1e-9):
+            return True
+        hint = _central_difference_hint(value, 2.0, 1e-3, lambda w: w**3, slope)
+        return False, f"got {value:.10g} for d/dw w³ at 2 with eps=1e-3: {hint}"
+
+    def two_calls(self):
+        self.points()
+        count = len(self.calls)
+        return count == 2, f"f was called {count} times: each call costs a forward pass"
+
+    def second_order(self):
+        errors = [
+            abs(self.central_difference(math.sin, 1.0, eps) - math.cos(1.0)) for eps in (1e-2, 1e-3)
+        ]
+        ratio = errors[0] / errors[1] if errors[1] else math.inf
+        if 0.9 < ratio < 1.1:
+            return False, "the error does not change with eps: does your code use eps?"
+        return 50 < ratio < 200, f"the error shrank {ratio:.3g}-fold, expected about 100-fold"
+
+
 def check_central_difference(central_difference) -> CheckReport:
     """Check a learner's ``central_difference(f, w, eps)`` for a function of one variable.
 
@@ -37,68 +100,17 @@ def check_central_difference(central_difference) -> CheckReport:
     when ``eps`` shrinks 10-fold (second order). Each wrong formula fails a line whose detail
     names it, without printing the answer.
     """
-    calls = []
-
-    def cube(w):
-        calls.append(w)
-        return w**3
-
-    def exact_on_quadratic():
-        def quadratic(w):
-            return w**2 + 3 * w
-
-        value = central_difference(quadratic, 1.5, 0.5)
-        if value == 6.0:
-            return True
-        hint = _central_difference_hint(value, 1.5, 0.5, quadratic, 6.0)
-        return False, f"got {value!r} for d/dw (w² + 3w) at 1.5 with eps=0.5, expected 6.0: {hint}"
-
-    def steps():
-        """The two points ``f`` is called at, as steps ``(right, left)`` from ``w = 2``."""
-        calls.clear()
-        value = central_difference(cube, 2.0, 1e-3)
-        points = sorted(float(point) for point in calls)
-        return value, points
-
-    def symmetric_points():
-        _, points = steps()
-        if len(points) != 2:
-            return False, f"f was called at {len(points)} points, expected 2"
-        left, right = points[0] - 2.0, points[1] - 2.0
-        if left == 0 or right == 0:
-            return False, "one of the two points is w itself: that is a one-sided difference"
-        ok = left < 0 < right and math.isclose(right, -left, rel_tol=1e-6)
-        return ok, f"f was called at w {left:+.3g} and w {right:+.3g}: step equally to both sides"
-
-    def divides_by_distance():
-        value, points = steps()
-        if len(points) != 2 or points[0] == points[1]:
-            return False, "needs two different points to divide by their distance"
-        slope = (points[1] ** 3 - points[0] ** 3) / (points[1] - points[0])
-        if math.isclose(value, slope, rel_tol=1e-9):
-            return True
-        hint = _central_difference_hint(value, 2.0, 1e-3, lambda w: w**3, slope)
-        return False, f"got {value:.10g} for d/dw w³ at 2 with eps=1e-3: {hint}"
-
-    def two_calls():
-        steps()
-        return len(calls) == 2, f"f was called {len(calls)} times: each call costs a forward pass"
-
-    def second_order():
-        errors = [
-            abs(central_difference(math.sin, 1.0, eps) - math.cos(1.0)) for eps in (1e-2, 1e-3)
-        ]
-        ratio = errors[0] / errors[1] if errors[1] else math.inf
-        if 0.9 < ratio < 1.1:
-            return False, "the error does not change with eps: does your code use eps?"
-        return 50 < ratio < 200, f"the error shrank {ratio:.3g}-fold, expected about 100-fold"
-
+    checks = _CentralDifferenceProperties(central_difference)
     report = CheckReport("Checking central_difference(f, w, eps)")
-    report.check("exact on a quadratic: d/dw (w² + 3w) at 1.5 is 6.0", exact_on_quadratic)
-    report.check("calls f at two points, one step to each side of w", symmetric_points)
-    report.check("divides the difference of f by the distance between them", divides_by_distance)
-    report.check("calls f exactly twice", two_calls)
-    report.check("second order: eps 10 times smaller, error about 100 times smaller", second_order)
+    report.check("exact on a quadratic: d/dw (w² + 3w) at 1.5 is 6.0", checks.exact_on_quadratic)
+    report.check("calls f at two points, one step to each side of w", checks.symmetric_points)
+    report.check(
+        "divides the difference of f by the distance between them", checks.divides_by_distance
+    )
+    report.check("calls f exactly twice", checks.two_calls)
+    report.check(
+        "second order: eps 10 times smaller, error about 100 times smaller", checks.second_order
+    )
     return report
 
 
@@ -109,15 +121,36 @@ _NONE_HINT = (
 )
 
 
+def _exact_in_float64(second_derivative):
+    """The line only autodiff passes: d²/dw² exp(2w) at a float64 0.5, to the last bit."""
+    import tensorflow as tf
+
+    w = tf.constant(0.5, tf.float64)
+    # The tapes compute exp(2w) times 2 times 2: exactly 4 * exp(1.0) in float64.
+    expected = float(4 * tf.exp(2 * w))
+    value = second_derivative(lambda w: tf.exp(2 * w), w)
+    if value is None:
+        return False, _NONE_HINT
+    value = float(value)
+    if value == expected:
+        return True
+    if math.isclose(value, expected, rel_tol=1e-3):
+        return False, (
+            f"got {value!r}, off by {value - expected:.2g}: close, not exact. A finite "
+            f"difference approximates; nested tapes give exactly {expected!r}"
+        )
+    return False, f"got {value!r}, expected exactly {expected!r}"
+
+
 def check_second_derivative(second_derivative) -> CheckReport:
     """Check a learner's ``second_derivative(f, w)``: d²f/dw² at ``w`` by nested tapes.
 
     The last line asks for what only autodiff gives: d²/dw² exp(2w) at a float64 0.5, equal to
     the last bit to ``4 * exp(1.0)``, which is what the tapes compute (a first derivative,
-    ``2 * exp(1.0)``, fails it too). A second difference
-    without a tape misses it (tests/test_checks_lesson04.py tries hundreds of steps). On a
-    polynomial it would not: for w³ at 3 a power-of-two step gives exactly 18.0, and for w⁴
-    at 3 the float64 rounding of a small power-of-two step hides its truncation error. A first
+    ``2 * exp(1.0)``, fails it too). A second difference without a tape misses it
+    (tests/test_checks_lesson04.py tries hundreds of steps). On a polynomial it would not:
+    for w³ at 3 a power-of-two step gives exactly 18.0, and for w⁴ at 3 the float64 rounding
+    of a small power-of-two step hides its truncation error. A first
     derivative returned by mistake, and ``None`` from a gradient called outside the outer tape,
     each get a hint that names them.
     """
@@ -149,24 +182,8 @@ def check_second_derivative(second_derivative) -> CheckReport:
         close_to(lambda w: tf.exp(2 * w), 0.5, 4 * math.e, 2 * math.e, "exp(2w) at 0.5"),
     )
 
-    def exact_in_float64():
-        w = tf.constant(0.5, tf.float64)
-        # The tapes compute exp(2w) times 2 times 2: exactly 4 * exp(1.0) in float64.
-        expected = float(4 * tf.exp(2 * w))
-        value = second_derivative(lambda w: tf.exp(2 * w), w)
-        if value is None:
-            return False, _NONE_HINT
-        value = float(value)
-        if value == expected:
-            return True
-        if math.isclose(value, expected, rel_tol=1e-3):
-            return False, (
-                f"got {value!r}, off by {value - expected:.2g}: close, not exact. A finite "
-                f"difference approximates; nested tapes give exactly {expected!r}"
-            )
-        return False, f"got {value!r}, expected exactly {expected!r}"
-
     report.check(
-        "exact, not approximated: exp(2w) at a float64 0.5, to the last bit", exact_in_float64
+        "exact, not approximated: exp(2w) at a float64 0.5, to the last bit",
+        functools.partial(_exact_in_float64, second_derivative),
     )
     return report

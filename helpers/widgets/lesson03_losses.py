@@ -63,7 +63,7 @@ def _reconstruction_scores_html(sweep, index: int) -> str:
         "<tr><th></th><th>mean (± spread of one model)</th>"
         "<th>change from weight 0 (± 2 s.e.)</th></tr>"
     )
-    n_models = sweep.validation_by_model.shape[1]
+    n_models = sweep.models().shape[1]
     title = f"reconstruction_weight = {sweep.weights[index]:g}: {n_models} models"
     verdict = "" if baseline is None else f"<p>{html.escape(_validation_verdict(sweep, index))}</p>"
     return f"<b>{html.escape(title)}</b><table>{header}{''.join(rows)}</table>{verdict}"
@@ -75,7 +75,7 @@ def _validate_sweep(sweep, weight: float) -> tuple:
     columns = (sweep.train_mse, sweep.validation_mse, sweep.reconstruction_error)
     if not weights or any(len(column) != len(weights) for column in columns):
         raise ValueError("sweep must hold one score per weight in each of its arrays")
-    by_model = np.asarray(sweep.validation_by_model)
+    by_model = sweep.models()
     if by_model.ndim != 2 or by_model.shape[0] != len(weights) or by_model.shape[1] < 1:
         raise ValueError("sweep.validation_by_model must hold one row of models' scores per weight")
     if weight not in weights:

@@ -110,7 +110,10 @@ class _GradientExplorer:
         self.dtype_toggle = widgets.ToggleButtons(
             options=list(EXPLORER_DTYPES), value=dtype, description="dtype"
         )
-        self.parameter_menu = widgets.Dropdown(description="plot")
+        # Which partial derivative's error the plot shows (the readouts show them all).
+        self.parameter_menu = widgets.Dropdown(
+            description="plot the error of", style={"description_width": "initial"}
+        )
 
     def _build_readouts(self) -> None:
         self.finite_difference_readout = widgets.HTML()
@@ -123,7 +126,7 @@ class _GradientExplorer:
         """The log-log V of the error against eps; every artist that moves is ``animated``."""
         low, high = EPS_EXPONENT_RANGE
         grid = self.eps_grid
-        self.panel = FigurePanel(width=6.0, height=3.4)
+        self.panel = FigurePanel(width=8.0, height=4.2)
         axes = self.axes = self.panel.axes
         axes.set(xscale="log", yscale="log", xlim=(10.0**low, 10.0**high), xlabel="eps (step)")
         axes.set_ylabel("|finite difference - tape|")
@@ -143,7 +146,8 @@ class _GradientExplorer:
         (self.marker,) = axes.plot(
             [eps], [1.0], "o", color="C1", ms=8, animated=True, label="current eps"
         )
-        axes.legend(loc="lower left", fontsize="x-small", ncols=2)
+        # Outside the axes, on the right: the curves and the best-eps line never run under it.
+        axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", borderaxespad=0)
         axes.title.set_animated(True)
 
     # --- what the controls select ---------------------------------------------------------
@@ -482,9 +486,18 @@ def _cost_table_html(cost) -> str:
         if cost.sampled_coordinates < cost.n_params
         else "finite differences timed on every coordinate"
     )
+    warning = ""
+    if cost.is_noise:
+        warning = "<br>" + message_html(
+            f"Noise at this n: the repeated timings disagree (spread {cost.spread:.0%}) or the "
+            f"tape seems cheaper than the forward pass it records ({cost.tape_ratio:.2g}×), "
+            "which it cannot be. Each call is so short that the machine's jitter dominates: "
+            "trust the calls column here, and the times at larger n.",
+            "error",
+        )
     return (
         f"<b>n = {cost.n_params:,} parameters</b> (one forward pass: "
-        f"{cost.forward_seconds * 1e3:.2f} ms; {note})<table>{cells}</table>"
+        f"{cost.forward_seconds * 1e3:.3f} ms; {note})<table>{cells}</table>{warning}"
     )
 
 
