@@ -84,19 +84,51 @@ SWEEP_WEIGHTS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 class ReconstructionSweep(NamedTuple):
     """What trained :class:`ReconstructingRegressor` models score, per reconstruction weight.
 
-    Each array holds one number per weight, the mean over the sweep's seeds: the training and
-    validation MSE of the predictions and the validation reconstruction error (unweighted).
+    ``train_mse``, ``validation_mse`` and ``reconstruction_error`` hold one number per weight,
+    the mean over the sweep's models (one per seed): the training and validation MSE of the
+    predictions and the validation reconstruction error (unweighted). ``validation_by_model``
+    keeps every model's validation MSE, shaped ``(weights, seeds)``, because one model's score
+    moves more between seeds than the means move between weights: only the spread tells which
+    differences are real. Left out (``None``), each weight counts as one model.
     """
 
     weights: tuple[float, ...]
     train_mse: np.ndarray
     validation_mse: np.ndarray
     reconstruction_error: np.ndarray
+    validation_by_model: np.ndarray | None = None
+
+    def models(self) -> np.ndarray:
+        """Every model's validation MSE, ``(weights, seeds)``."""
+        if self.validation_by_model is None:
+            return np.asarray(self.validation_mse, dtype=float)[:, None]
+        return np.asarray(self.validation_by_model)
+
+    def validation_spread(self) -> np.ndarray:
+        """The standard deviation of one model's validation MSE, per weight (over the seeds)."""
+        return self.models().std(axis=1)
+
+    def validation_change(self) -> tuple[np.ndarray, np.ndarray]:
+        """The change of the validation MSE from weight 0, per weight: ``(mean, standard error)``.
+
+        Paired: the model of seed ``s`` at each weight is compared with the model of the same
+        seed at weight 0 (same initialization, same batches), which removes most of the
+        seed-to-seed spread. The standard error is that of the mean of the paired differences
+        (``nan`` with one seed). Raises ``ValueError`` if weight 0 was not swept.
+        """
+        if 0.0 not in self.weights:
+            raise ValueError(f"the sweep has no weight 0 to compare with: {self.weights}")
+        by_model = self.models()
+        differences = by_model - by_model[self.weights.index(0.0)]
+        n_seeds = differences.shape[1]
+        if n_seeds < 2:
+            return differences.mean(axis=1), np.full(len(self.weights), np.nan)
+        return differences.mean(axis=1), differences.std(axis=1, ddof=1) / np.sqrt(n_seeds)
 
 
 @functools.cache
 def sweep_reconstruction_weights(
-    weights=SWEEP_WEIGHTS, n_seeds=3, epochs=40, batch_size=47, learning_rate=1e-3, seed=42
+    weights=SWEEP_WEIGHTS, n_seeds=10, epochs=40, batch_size=47, learning_rate=1e-3, seed=42
 ):
     """Train a :class:`ReconstructingRegressor` per weight and seed; measure them on the data.
 
@@ -105,16 +137,18 @@ def sweep_reconstruction_weights(
     the models are trained side by side, their weights stacked along a first axis (model ``k``
     is slice ``k`` of every kernel), in one compiled loop that is traced once. The models share
     nothing and Adam updates every weight on its own, so this is the same as training them one
-    by one on the same batches. ``tests/test_models_reconstructing.py`` checks that the stacked
-    forward pass is the model's.
+    by one. ``tests/test_models_reconstructing.py`` checks that the stacked forward pass is the
+    model's.
 
-    Every weight's models start from the same ``n_seeds`` initializations and see the same
-    batches, so the differences between weights come from the weight, not from luck. The result
-    is cached: calling again with the same arguments returns at once.
+    Each seed gives a model its own initialization and its own order of batches, and every
+    weight gets the same ``n_seeds`` of them: so comparing two weights seed by seed removes
+    the luck of the draw (:meth:`ReconstructionSweep.validation_change`), and the spread over
+    seeds shows how large that luck is. The result is cached: calling again with the same
+    arguments returns at once.
 
     Args:
         weights: the reconstruction weights, each finite and >= 0.
-        n_seeds: how many models per weight (different initializations), >= 1.
+        n_seeds: how many models per weight (initializations and batch orders), >= 1.
         epochs: passes over the training set, >= 1.
         batch_size: rows per training step, from 1 to the number of training rows.
         learning_rate: Adam's step size, > 0.
@@ -143,8 +177,15 @@ def sweep_reconstruction_weights(
     parameters = _stacked_initial_parameters(n_inputs, len(weights), n_seeds, seed)
     rng = np.random.default_rng(seed)
     steps = n_rows // batch_size  # the last, partial batch is dropped: one traced shape
-    batches = [rng.permutation(n_rows)[: steps * batch_size] for _ in range(epochs)]
-    batches = np.concatenate(batches).reshape(-1, batch_size)
+    orders = [  # per seed, its epochs' shuffled rows: shape (seeds, epochs * steps * batch)
+        np.concatenate([rng.permutation(n_rows)[: steps * batch_size] for _ in range(epochs)])
+        for _ in range(n_seeds)
+    ]
+    # Shape (steps, models, batch_size): model k takes seed k % n_seeds's batches.
+    batches = np.tile(np.stack(orders), (len(weights), 1)).reshape(
+        len(model_weights), -1, batch_size
+    )
+    batches = batches.transpose(1, 0, 2)
     X_train, y_train = tf.constant(data.X_train), tf.constant(data.y_train)
     _train_stacked(parameters, model_weights, X_train, y_train, tf.constant(batches), learning_rate)
 
@@ -152,12 +193,16 @@ def sweep_reconstruction_weights(
         y_pred, reconstruction = _stacked_forward(parameters, tf.constant(X))
         mse = tf.reduce_mean(tf.square(y_pred - y), axis=[1, 2])
         error = tf.reduce_mean(tf.square(reconstruction - X), axis=[1, 2])
-        return [t.numpy().reshape(len(weights), n_seeds).mean(axis=1) for t in (mse, error)]
+        return [t.numpy().reshape(len(weights), n_seeds) for t in (mse, error)]
 
     train_mse, _ = scores(data.X_train, data.y_train)
     validation_mse, reconstruction_error = scores(data.X_valid, data.y_valid)
     return ReconstructionSweep(
-        tuple(float(weight) for weight in weights), train_mse, validation_mse, reconstruction_error
+        tuple(float(weight) for weight in weights),
+        train_mse.mean(axis=1),
+        validation_mse.mean(axis=1),
+        reconstruction_error.mean(axis=1),
+        validation_mse,
     )
 
 
@@ -183,8 +228,9 @@ def _stacked_initial_parameters(n_inputs, n_weights, n_seeds, seed):
 def _stacked_forward(parameters, X):
     """Predictions ``(models, rows, 1)`` and reconstructions ``(models, rows, inputs)``.
 
-    ``X @ kernel`` broadcasts the ``(rows, inputs)`` batch against the ``(models, inputs,
-    units)`` kernels, so one matrix product runs the layer of every model at once.
+    ``X @ kernel`` broadcasts a ``(rows, inputs)`` batch (or one batch per model, ``(models,
+    rows, inputs)``) against the ``(models, inputs, units)`` kernels, so one matrix product runs
+    the layer of every model at once.
     """
     Z = X
     for kernel, bias in parameters[:-2]:
@@ -197,9 +243,12 @@ def _stacked_forward(parameters, X):
 def _train_stacked(parameters, model_weights, X, y, batches, learning_rate):
     """Adam on ``sum over models of (MSE + weight * reconstruction MSE)``, one step a batch.
 
+    ``batches`` is shaped ``(steps, models, batch_size)``: each model takes its own rows.
+
     Adam is written out (a dozen lines) because tracing a Keras optimizer's update takes
     seconds here, more than the rest of the sweep: about 2 s in all to trace and run this loop
-    (24 models, 40 epochs, measured on 2 CPUs).
+    (measured with 24 models, 40 epochs, on 2 CPUs; tracing is most of it, so the lesson's 80
+    models cost little more).
     """
     variables = [variable for pair in parameters for variable in pair]
     first_moments = [tf.zeros_like(variable) for variable in variables]
@@ -228,10 +277,12 @@ class ActivityPenalty(keras.layers.Layer):
 
     The solution of lesson 03's exercise. Put after a hidden layer, it pushes that layer's
     activations towards zero (an L1 "sparsity" penalty). ``activity_regularizer=L1(rate)``
-    adds ``rate * sum(|inputs|) / batch_size`` instead: summed over each example's entries,
-    not averaged, so it is this penalty times the number of units (of entries per example,
-    beyond 2-D inputs). The loss comes from ``add_loss`` inside a layer: the model holding the
-    layer gathers it in ``model.losses``, and ``fit`` minimizes it with the compiled loss.
+    sums ``|inputs|`` over each example's entries instead of averaging them: from Keras 3.14
+    on it adds ``rate * sum(|inputs|) / batch_size``, this penalty times the number of units
+    (of entries per example, beyond 2-D inputs); Keras 3.13 and older 3.x releases do not
+    divide by the batch size (keras-team/keras#22021), so theirs is larger by that factor too.
+    The loss comes from ``add_loss`` inside a layer: the model holding the layer gathers it in
+    ``model.losses``, and ``fit`` minimizes it with the compiled loss.
     """
 
     def __init__(self, rate=0.01, **kwargs):

@@ -298,7 +298,8 @@ def theoretical_best_eps(scheme, dtype, *, value=1.0, derivative=1.0) -> float:
     float64, 4.9e-4 in float32) and ``cbrt(3 * u)`` for central ones (6.9e-6 and 5.6e-3).
     So the book's ``eps=1e-6`` is about 50 times the forward optimum in float64 (an error
     near 5e-7 instead of 2e-8) and about 490 times too small in float32. ``inf`` when the
-    derivative is 0 (no truncation error: the larger the step, the better).
+    derivative is 0: that Taylor term vanishes, but the next one may not (f''' for forward
+    differences), and then :func:`next_order_best_eps` gives the bottom of the V.
     """
     validate_scheme(scheme)
     u, value, derivative = unit_roundoff(dtype), abs(float(value)), abs(float(derivative))
@@ -307,6 +308,38 @@ def theoretical_best_eps(scheme, dtype, *, value=1.0, derivative=1.0) -> float:
     if scheme == "forward":
         return 2 * math.sqrt(u * value / derivative)
     return (3 * u * value / derivative) ** (1 / 3)
+
+
+# When the leading derivative is 0 (f'' for forward differences, f''' for central ones), the
+# next Taylor term sets the truncation error: eps² |f'''| / 6 (forward), eps⁴ |f⁽⁵⁾| / 120
+# (central). A zero f'' alone does not mean "no truncation error".
+_NEXT_ORDER = {"forward": (3, 6.0, 2.0), "central": (5, 120.0, 4.0)}  # order, divisor, power
+
+
+def next_order_truncation(eps, scheme, *, derivative):
+    """The truncation error's next Taylor term, for when the leading one vanishes.
+
+    ``eps**2 * |f'''| / 6`` for forward differences, ``eps**4 * |f⁽⁵⁾| / 120`` for central ones;
+    ``derivative`` is that f''' or f⁽⁵⁾ along the nudged parameter.
+    """
+    _, divisor, power = _NEXT_ORDER[validate_scheme(scheme)]
+    return np.asarray(eps, dtype=np.float64) ** power * abs(float(derivative)) / divisor
+
+
+def next_order_best_eps(scheme, dtype, *, value=1.0, derivative=1.0) -> float:
+    """The bottom of the V when the leading truncation term is 0: the next term against rounding.
+
+    Forward: ``eps**2 |f'''| / 6 + 2u|f| / eps`` is least at ``cbrt(6u|f| / |f'''|)``; central:
+    ``eps**4 |f⁽⁵⁾| / 120 + u|f| / eps`` at ``(30u|f| / |f⁽⁵⁾|) ** (1/5)``. ``inf`` when that
+    derivative is 0 too (as for a polynomial of low degree).
+    """
+    _, divisor, power = _NEXT_ORDER[validate_scheme(scheme)]
+    u, value, derivative = unit_roundoff(dtype), abs(float(value)), abs(float(derivative))
+    if derivative == 0:
+        return math.inf
+    rounding = (2.0 if scheme == "forward" else 1.0) * u * value
+    # Where the slope of eps**power * derivative / divisor + rounding / eps is 0.
+    return (divisor * rounding / (power * derivative)) ** (1 / (power + 1))
 
 
 def _validate_index(params, index) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from helpers.timing import median_seconds
 from helpers.validation import require_int_in_range
 
+import statistics
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +91,15 @@ class GradientCost:
     forward_difference_calls: int
     central_difference_calls: int
     sampled_coordinates: int
+    # How far the repeats of the forward-pass and tape timings spread: (max - min) / median,
+    # the larger of the two. 0 when unknown (a measurement made elsewhere).
+    spread: float = 0.0
+
+    @property
+    def is_noise(self) -> bool:
+        """True when these timings cannot be trusted: the repeats disagree by more than half,
+        or the tape seems cheaper than the forward pass it records (impossible: it runs one)."""
+        return self.spread > 0.5 or self.tape_ratio < 1.0
 
     @property
     def tape_ratio(self) -> float:
@@ -159,8 +170,10 @@ def measure_gradient_cost(
             minus = float(_cost_model_nudged_loss(theta, inputs, targets, i, -central_eps))
             _ = (plus - minus) / (2 * central_eps)
 
-    forward_seconds = median_seconds(lambda: _cost_model_loss(theta, inputs, targets), repeats)
-    tape_seconds = median_seconds(
+    forward_seconds, forward_spread = _seconds_per_call(
+        lambda: _cost_model_loss(theta, inputs, targets), repeats
+    )
+    tape_seconds, tape_spread = _seconds_per_call(
         lambda: _cost_model_tape_gradient(theta, inputs, targets), repeats
     )
     forward_per_coordinate = median_seconds(forward_differences, repeats) / sampled
@@ -175,4 +188,32 @@ def measure_gradient_cost(
         forward_difference_calls=n_params + 1,
         central_difference_calls=2 * n_params,
         sampled_coordinates=sampled,
+        spread=max(forward_spread, tape_spread),
     )
+
+
+def _seconds_per_call(run, repeats: int, min_sample_seconds: float = 2e-3):
+    """The median seconds per call of ``run()``, and the repeats' relative spread.
+
+    Why not time one call: at small n a call takes tens of microseconds, the size of a busy
+    machine's jitter, and a ratio of two such times (the tape against a forward pass) is
+    noise. So each sample times a loop of calls long enough to last ``min_sample_seconds``
+    (doubling the count until it does, as ``timeit`` does), and the median of ``repeats``
+    samples is kept. The spread ``(max - min) / median`` says how far to trust it.
+    """
+    calls = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(calls):
+            run()
+        if time.perf_counter() - start >= min_sample_seconds or calls >= 1024:
+            break
+        calls *= 2
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            run()
+        samples.append((time.perf_counter() - start) / calls)
+    median = statistics.median(samples)
+    return median, (max(samples) - min(samples)) / median if median > 0 else 0.0

@@ -13,12 +13,21 @@ import traitlets
 WEIGHTS = (0.0, 0.001, 0.01, 0.1, 1.0)
 
 
-def _sweep(validation_mse=(0.60, 0.61, 0.59, 0.62, 0.58)):
+# Four models per weight; each weight's models differ from weight 0's by a fixed offset per
+# seed, so the paired changes' means and standard errors are known exactly.
+OFFSETS = np.array([-0.03, -0.01, 0.01, 0.03])  # std (ddof=1) 0.0258, s.e. 0.0129
+
+
+def _sweep(validation_mse=(0.60, 0.61, 0.59, 0.62, 0.50)):
+    by_model = np.array([[0.56, 0.58, 0.62, 0.64]] * len(WEIGHTS))
+    by_model[1:] += OFFSETS * 0.5  # paired differences: mean 0, s.e. 0.0065
+    by_model += np.array(validation_mse)[:, None] - by_model.mean(axis=1, keepdims=True)
     return ReconstructionSweep(
         weights=WEIGHTS,
         train_mse=np.array([0.30, 0.31, 0.32, 0.33, 0.35]),
         validation_mse=np.array(validation_mse),
         reconstruction_error=np.array([2.8, 0.33, 0.29, 0.22, 0.11]),
+        validation_by_model=by_model,
     )
 
 
@@ -55,6 +64,30 @@ def test_moving_the_slider_shows_that_weights_scores_and_changes(weight_widget):
     slider.value = 0.0
 
 
+def test_the_validation_change_is_judged_against_the_luck_of_the_seeds(weight_widget):
+    slider = weight_widget.controls["weight"]
+    slider.value = 0.001  # mean change +0.010, 2 s.e. 0.013: within the noise
+    text = weight_widget.readouts["scores"].value
+    assert "<code>0.610 ± " in text and "<code>+0.010 ± 0.013</code>" in text
+    assert "could be luck" in text and "more than luck" not in text
+    slider.value = 1.0  # mean change -0.100, 2 s.e. 0.013: beyond the noise
+    text = weight_widget.readouts["scores"].value
+    assert "<code>-0.100 ± 0.013</code>" in text
+    assert "lower by more than" in text and "could be luck" not in text
+    slider.value = 0.0
+    assert "compared with, seed by seed" in weight_widget.readouts["scores"].value
+
+
+def test_one_model_per_weight_says_there_is_no_spread():
+    sweep = _sweep()
+    one_model = sweep._replace(validation_by_model=sweep.validation_by_model[:, :1])
+    lesson_widget = make_reconstruction_weight_widget(one_model, weight=1.0)
+    assert "no spread to judge" in lesson_widget.readouts["scores"].value
+    without = sweep._replace(validation_by_model=None)  # one model per weight, implicitly
+    lesson_widget = make_reconstruction_weight_widget(without, weight=1.0)
+    assert "no spread to judge" in lesson_widget.readouts["scores"].value
+
+
 def test_a_diverged_training_shows_a_message_not_a_traceback():
     lesson_widget = make_reconstruction_weight_widget(
         _sweep(validation_mse=(0.60, 0.61, 0.59, 0.62, float("nan"))), weight=1.0
@@ -71,3 +104,6 @@ def test_bad_arguments_raise_value_errors():
     short = _sweep()._replace(train_mse=np.array([0.3, 0.3]))
     with pytest.raises(ValueError, match="sweep must hold one score per weight"):
         make_reconstruction_weight_widget(short)
+    flat = _sweep()._replace(validation_by_model=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="validation_by_model"):
+        make_reconstruction_weight_widget(flat)

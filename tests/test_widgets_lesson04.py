@@ -4,8 +4,10 @@ from helpers import lesson04_autodiff as autodiff
 from helpers.lesson04_gradient_cost import GradientCost
 from helpers.widgets import make_gradient_cost_widget, make_gradient_explorer_widget
 
+import dataclasses
 import re
 
+import numpy as np
 import pytest
 
 
@@ -118,6 +120,45 @@ class TestGradientExplorer:
         explorer.controls["parameter"].value = 1  # f is linear in w2
         assert "No truncation error" in explorer.readouts["best_eps"].value
 
+    def test_a_zero_second_derivative_still_truncates_through_the_third(self, explorer):
+        # Issue 24, item 9: sin(w1)·exp(w2) at w1 = 0 has f'' = 0 along w1 but f''' != 0; the
+        # readout used to say "no truncation error, the larger eps the better" while its own
+        # errors grew with eps. (f is 0 there too, so there is no V at all.)
+        controls = explorer.controls
+        controls["function"].value = "sine_exp"
+        controls["param1"].value = 0.0
+        text = explorer.readouts["best_eps"].value
+        assert "No truncation error" not in text and "larger eps" not in text
+        assert "second derivative is 0 here" in text and "the smaller eps" in text
+        errors = []
+        third = autodiff.derivatives_along(autodiff.sine_exp_function, [0.0, 0.5], 0, 3)[-1]
+        for eps in (0.1, 1.0):  # the readout's own errors: they grow like eps² |f'''| / 6
+            controls["eps"].value = eps
+            error_text = explorer.readouts["error"].value
+            errors.append(float(re.search(r"abs ([0-9.e+-]+)", error_text)[1]))
+            expected = autodiff.next_order_truncation(eps, "forward", derivative=third)
+            assert errors[-1] == pytest.approx(float(expected), rel=0.3)
+        assert errors[1] > 50 * errors[0]
+
+    def test_next_order_best_eps_balances_the_next_term_against_rounding(self):
+        u = 2.0**-53
+        best = autodiff.next_order_best_eps("forward", "float64", value=2.0, derivative=3.0)
+        assert best == pytest.approx((6 * u * 2.0 / 3.0) ** (1 / 3))
+        best = autodiff.next_order_best_eps("central", "float64", value=2.0, derivative=3.0)
+        assert best == pytest.approx((30 * u * 2.0 / 3.0) ** (1 / 5))
+        for scheme in ("forward", "central"):  # it is the minimum of the model's sum
+            grid = np.logspace(-8, 0, 4001)
+            rounding = (2 if scheme == "forward" else 1) * u * 2.0 / grid
+            total = autodiff.next_order_truncation(grid, scheme, derivative=3.0) + rounding
+            best = autodiff.next_order_best_eps(scheme, "float64", value=2.0, derivative=3.0)
+            assert grid[np.argmin(total)] == pytest.approx(best, rel=0.01)
+        assert autodiff.next_order_best_eps("central", "float64", derivative=0.0) == float("inf")
+
+    def test_the_book_function_at_f_zero_has_no_v(self, explorer):
+        explorer.controls["param1"].value = 0.0  # f(0, 3) = 0 and f'' = 6 along w1
+        text = explorer.readouts["best_eps"].value
+        assert "f is 0 at this point" in text and "No truncation error" not in text
+
     def test_a_failing_update_shows_a_message_not_a_traceback(self, explorer, monkeypatch):
         def refuse(*args, **kwargs):
             raise ValueError("eps=1e-50 is not representable in float32")
@@ -196,3 +237,42 @@ class TestGradientCostWidget:
     def test_refuses_no_sizes(self):
         with pytest.raises(ValueError, match="n_values"):
             make_gradient_cost_widget(())
+
+
+# --- issue 25: readouts that never mislead ---------------------------------------------------
+
+
+def _png_size(image):
+    """(width, height) of a PNG, from its header."""
+    data = bytes(image.value)
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_the_explorers_plot_is_large_and_its_menu_says_what_it_plots(explorer):
+    width, height = _png_size(explorer.readouts["plot"])
+    assert width >= 640 and height >= 330
+    assert explorer.controls["parameter"].description == "plot the error of"
+
+
+def test_a_cost_measured_in_the_noise_says_so():
+    from helpers.widgets import lesson04_autodiff as view
+
+    steady = fake_cost(10)
+    assert not steady.is_noise
+    assert "Noise" not in view._cost_table_html(steady)
+    cheaper_tape = dataclasses.replace(steady, tape_seconds=0.2 * steady.forward_seconds)
+    jittery = dataclasses.replace(steady, spread=0.8)
+    for cost in (cheaper_tape, jittery):
+        assert cost.is_noise
+        text = view._cost_table_html(cost)
+        assert "Noise at this n" in text and "#cf222e" in text
+
+
+def test_per_call_timing_loops_until_a_sample_is_long_enough():
+    from helpers.lesson04_gradient_cost import _seconds_per_call
+
+    calls = []
+    seconds, spread = _seconds_per_call(lambda: calls.append(1), repeats=3)
+    # Each sample ran enough calls to last 2 ms, so there were far more calls than samples.
+    assert len(calls) > 3 * 16
+    assert 0 < seconds < 1e-3 and spread >= 0

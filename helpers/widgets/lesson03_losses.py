@@ -16,25 +16,57 @@ import ipywidgets as widgets
 import numpy as np
 
 
+def _validation_verdict(sweep, index: int) -> str:
+    """One sentence: is this weight's change of the validation MSE larger than the luck of seeds?"""
+    weight = sweep.weights[index]
+    if weight == 0.0:
+        return "Weight 0: the plain regressor every other weight is compared with, seed by seed."
+    change, error = (values[index] for values in sweep.validation_change())
+    if not np.isfinite(error):
+        return "One model per weight: no spread to judge this change by."
+    margin = 2 * error
+    if abs(change) <= margin:
+        return (
+            f"Validation MSE {change:+.3f} from weight 0, within ± {margin:.3f} (2 standard "
+            "errors): it could be luck, so no effect shows at this weight."
+        )
+    direction = "lower" if change < 0 else "higher"
+    return (
+        f"Validation MSE {change:+.3f} from weight 0, {direction} by more than ± {margin:.3f} "
+        f"(2 standard errors): more than luck, on average; one model still varies by "
+        f"± {sweep.validation_spread()[index]:.3f}."
+    )
+
+
 def _reconstruction_scores_html(sweep, index: int) -> str:
-    """The scores of one weight of a sweep, and how far each moved from weight 0 (if swept)."""
+    """The scores of one weight of a sweep, how far each moved from weight 0, and a verdict."""
+    spread = sweep.validation_spread()
     columns = {
-        "training MSE": sweep.train_mse,
-        "validation MSE": sweep.validation_mse,
-        "gap (validation - training)": sweep.validation_mse - sweep.train_mse,
-        "reconstruction error (validation)": sweep.reconstruction_error,
+        "training MSE": (sweep.train_mse, None),
+        "validation MSE": (sweep.validation_mse, spread),
+        "gap (validation - training)": (sweep.validation_mse - sweep.train_mse, None),
+        "reconstruction error (validation)": (sweep.reconstruction_error, None),
     }
     baseline = sweep.weights.index(0.0) if 0.0 in sweep.weights else None
+    change_error = None if baseline is None else 2 * sweep.validation_change()[1]
     rows = []
-    for label, values in columns.items():
+    for label, (values, spreads) in columns.items():
+        value = f"{values[index]:.3f}" + ("" if spreads is None else f" ± {spreads[index]:.3f}")
         change = "" if baseline is None else f"{values[index] - values[baseline]:+.3f}"
+        if change and spreads is not None and index != baseline:
+            change += f" ± {change_error[index]:.3f}"
         rows.append(
-            f"<tr><td>{html.escape(label)}</td><td><code>{values[index]:.3f}</code></td>"
+            f"<tr><td>{html.escape(label)}</td><td><code>{value}</code></td>"
             f"<td><code>{change}</code></td></tr>"
         )
-    header = "<tr><th></th><th>value</th><th>change from weight 0</th></tr>"
-    title = f"reconstruction_weight = {sweep.weights[index]:g}"
-    return f"<b>{html.escape(title)}</b><table>{header}{''.join(rows)}</table>"
+    header = (
+        "<tr><th></th><th>mean (± spread of one model)</th>"
+        "<th>change from weight 0 (± 2 s.e.)</th></tr>"
+    )
+    n_models = sweep.models().shape[1]
+    title = f"reconstruction_weight = {sweep.weights[index]:g}: {n_models} models"
+    verdict = "" if baseline is None else f"<p>{html.escape(_validation_verdict(sweep, index))}</p>"
+    return f"<b>{html.escape(title)}</b><table>{header}{''.join(rows)}</table>{verdict}"
 
 
 def _validate_sweep(sweep, weight: float) -> tuple:
@@ -43,6 +75,9 @@ def _validate_sweep(sweep, weight: float) -> tuple:
     columns = (sweep.train_mse, sweep.validation_mse, sweep.reconstruction_error)
     if not weights or any(len(column) != len(weights) for column in columns):
         raise ValueError("sweep must hold one score per weight in each of its arrays")
+    by_model = sweep.models()
+    if by_model.ndim != 2 or by_model.shape[0] != len(weights) or by_model.shape[1] < 1:
+        raise ValueError("sweep.validation_by_model must hold one row of models' scores per weight")
     if weight not in weights:
         raise ValueError(f"weight must be one of the swept weights {weights}, got {weight!r}")
     return weights
@@ -77,6 +112,15 @@ class _ReconstructionWeightView:
         mse_axes.plot(positions, sweep.train_mse, "o-", color="C0", ms=4, label="training MSE")
         mse_axes.plot(
             positions, sweep.validation_mse, "o-", color="C1", ms=4, label="validation MSE"
+        )
+        spread = sweep.validation_spread()
+        mse_axes.fill_between(
+            positions,
+            sweep.validation_mse - spread,
+            sweep.validation_mse + spread,
+            color="C1",
+            alpha=0.2,
+            label="± spread of one model",
         )
         error_axes.plot(positions, sweep.reconstruction_error, "o-", color="C2", ms=4)
         error_axes.set(yscale="log", ylabel="reconstruction error (validation)")
@@ -128,8 +172,11 @@ def make_reconstruction_weight_widget(sweep=None, weight: float = 0.0) -> Lesson
 
     Controls: ``weight``, a ``SelectionSlider`` over the swept weights (0, then log-spaced:
     ``FloatLogSlider`` cannot reach 0). Readouts: ``scores`` (training and validation MSE,
-    their gap and the reconstruction error, each with its change from weight 0), ``message``
-    and the ``plot`` (the scores against the weight, the current weight marked).
+    their gap and the reconstruction error, each with its change from weight 0; for the
+    validation MSE the spread of one model and ± 2 standard errors of the change, and a
+    sentence saying whether the change is larger than the luck of the seeds), ``message``
+    and the ``plot`` (the scores against the weight, the validation spread as a band, the
+    current weight marked).
 
     Speed: every number comes from the sweep, trained once before the widget is built
     (``helpers.lesson03_losses.sweep_reconstruction_weights``, cached), so a slider move only

@@ -110,7 +110,10 @@ class _GradientExplorer:
         self.dtype_toggle = widgets.ToggleButtons(
             options=list(EXPLORER_DTYPES), value=dtype, description="dtype"
         )
-        self.parameter_menu = widgets.Dropdown(description="plot")
+        # Which partial derivative's error the plot shows (the readouts show them all).
+        self.parameter_menu = widgets.Dropdown(
+            description="plot the error of", style={"description_width": "initial"}
+        )
 
     def _build_readouts(self) -> None:
         self.finite_difference_readout = widgets.HTML()
@@ -123,7 +126,7 @@ class _GradientExplorer:
         """The log-log V of the error against eps; every artist that moves is ``animated``."""
         low, high = EPS_EXPONENT_RANGE
         grid = self.eps_grid
-        self.panel = FigurePanel(width=6.0, height=3.4)
+        self.panel = FigurePanel(width=8.0, height=4.2)
         axes = self.axes = self.panel.axes
         axes.set(xscale="log", yscale="log", xlim=(10.0**low, 10.0**high), xlabel="eps (step)")
         axes.set_ylabel("|finite difference - tape|")
@@ -143,7 +146,8 @@ class _GradientExplorer:
         (self.marker,) = axes.plot(
             [eps], [1.0], "o", color="C1", ms=8, animated=True, label="current eps"
         )
-        axes.legend(loc="lower left", fontsize="x-small", ncols=2)
+        # Outside the axes, on the right: the curves and the best-eps line never run under it.
+        axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", borderaxespad=0)
         axes.title.set_animated(True)
 
     # --- what the controls select ---------------------------------------------------------
@@ -179,11 +183,16 @@ class _GradientExplorer:
         curve = autodiff.finite_difference_error_curve(
             f, point, self.eps_grid, index=index, scheme=scheme, dtype=dtype, reference=tape[index]
         )
+        next_derivative = None
+        if derivatives[-1] == 0:  # the leading Taylor term vanishes: the next one may not
+            next_order = 3 if scheme == "forward" else 5
+            next_derivative = autodiff.derivatives_along(f, point, index, order=next_order)[-1]
         return {
             "tape": tape,
             "curve": curve,
             "value": derivatives[0],
             "derivative": derivatives[-1],
+            "next_derivative": next_derivative,
         }
 
     def clipped(self, errors):
@@ -257,28 +266,49 @@ class _GradientExplorer:
             value=point["value"],
             derivative=point["derivative"],
         )
+        if point["next_derivative"]:  # f'' (or f''') is 0 here: Taylor's next term truncates
+            truncation = self.autodiff.next_order_truncation(
+                self.eps_grid, self.scheme_toggle.value, derivative=point["next_derivative"]
+            )
         self.truncation_line.set_ydata(self.above_axis(truncation))
         self.rounding_line.set_ydata(self.above_axis(rounding))
 
     def _show_best_eps(self, point: dict, name: str) -> None:
-        """The eps where the two parts meet, drawn and written; or why there is no such eps."""
+        """The eps at the bottom of the V, drawn and written; or why there is none."""
         scheme, dtype = self.scheme_toggle.value, self.dtype_toggle.value
+        leading, following = ("second", "third") if scheme == "forward" else ("third", "fifth")
         best = self.autodiff.theoretical_best_eps(
             scheme, dtype, value=point["value"], derivative=point["derivative"]
         )
+        note = ""
+        if not np.isfinite(best) and point["next_derivative"]:
+            best = self.autodiff.next_order_best_eps(
+                scheme, dtype, value=point["value"], derivative=point["next_derivative"]
+            )
+            term = "eps² |f'''| / 6" if scheme == "forward" else "eps⁴ |f⁽⁵⁾| / 120"
+            note = (
+                f"Its {leading} derivative is 0 here, so truncation starts at Taylor's next "
+                f"term, {term}. "
+            )
         if np.isfinite(best) and best > 0:
             self.best_line.set_xdata([best, best])
             self.best_line.set_visible(True)
-            self.best_eps_readout.value = (
+            self.best_eps_readout.value = html.escape(note) + (
                 f"Theoretical best eps for {html.escape(name)} "
                 f"({scheme}, {dtype}): <code>{best:.1e}</code>"
             )
+        elif best == 0:  # |f| = 0 at the point: the rounding model u·|f| / eps vanishes
+            self.best_line.set_visible(False)
+            self.best_eps_readout.value = html.escape(
+                f"{note}f is 0 at this point, so rounding does not grow like 1 / eps (it stays "
+                f"near u·|{name}|): there is no V, and the smaller eps, the smaller the error."
+            )
         else:
             self.best_line.set_visible(False)
-            order = "second" if scheme == "forward" else "third"
             self.best_eps_readout.value = html.escape(
-                f"No truncation error for {name} here (its {order} derivative is 0): "
-                "only rounding is left, so the larger eps, the better."
+                f"No truncation error from Taylor's first two terms for {name} here (its "
+                f"{leading} and {following} derivatives are 0): rounding is what is left, so a "
+                "larger eps does better, as long as the measured curve keeps falling."
             )
 
     def show_function(self) -> None:
@@ -456,9 +486,18 @@ def _cost_table_html(cost) -> str:
         if cost.sampled_coordinates < cost.n_params
         else "finite differences timed on every coordinate"
     )
+    warning = ""
+    if cost.is_noise:
+        warning = "<br>" + message_html(
+            f"Noise at this n: the repeated timings disagree (spread {cost.spread:.0%}) or the "
+            f"tape seems cheaper than the forward pass it records ({cost.tape_ratio:.2g}×), "
+            "which it cannot be. Each call is so short that the machine's jitter dominates: "
+            "trust the calls column here, and the times at larger n.",
+            "error",
+        )
     return (
         f"<b>n = {cost.n_params:,} parameters</b> (one forward pass: "
-        f"{cost.forward_seconds * 1e3:.2f} ms; {note})<table>{cells}</table>"
+        f"{cost.forward_seconds * 1e3:.3f} ms; {note})<table>{cells}</table>{warning}"
     )
 
 
