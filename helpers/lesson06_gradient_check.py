@@ -165,10 +165,11 @@ def _number(value: float) -> str:
 def format_error(value: float, digits: int = 2, floor: float = 1e-6) -> str:
     """An error as the lesson prints it, stable from machine to machine.
 
-    A float64 check's errors are rounding, about 1e-11 to 1e-8 for the lesson's layers; their
-    digits, and even their power of ten, differ between machines (and between a compiled and
-    an eager run), so anything below ``floor`` is shown as that one bound (``"< 1e-6"``),
-    far above them and far below the tolerances. From ``floor`` to 1e-3 an error is shown as
+    A float64 check's errors are rounding, about 1e-11 to 1e-6 for the lesson's layers (the
+    largest where a Jacobian entry is small); their digits, and even their power of ten,
+    differ between machines (and between a compiled and an eager run), so anything below
+    ``floor`` is shown as that one bound (``"< 1e-6"``); choose a ``floor`` far above them
+    and far below the tolerances. From ``floor`` to 1e-3 an error is shown as
     the next power of ten above it (``"< 1e-4"`` for 1e-5 or 3.2e-5); a larger one gets
     ``digits`` significant digits.
     """
@@ -426,10 +427,12 @@ def gradient_check(f, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3):
     a variable is assigned and restored), giving the numerical Jacobian; the tape gives the
     analytical one, one backward pass per output entry. An entry passes when
     ``|tape - numerical| <= atol + rtol * |numerical|``: the rule and the defaults of
-    ``torch.autograd.gradcheck``. Like gradcheck, it then runs the backward pass once with a
-    random upstream gradient ``u`` and compares it with ``u · J`` (a custom gradient that
-    ignores its upstream gradient fails there, even for a scalar output), and warns on inputs
-    that are not float64: at ``eps=1e-6`` a correct float32 gradient usually fails.
+    ``torch.autograd.gradcheck``. It then tests, as gradcheck does (with a zero upstream
+    gradient there), that the backward pass multiplies by its upstream gradient: one backward
+    pass with a random upstream ``u``, as JAX's ``check_grads`` does, compared with ``u · J``
+    (a custom gradient that ignores ``upstream`` fails there, even for a scalar output). Like
+    gradcheck it warns on inputs that are not float64: at ``eps=1e-6`` a correct float32
+    gradient usually fails.
 
     Args:
         f: a function of the inputs returning one float tensor of any shape (the whole Jacobian

@@ -62,9 +62,12 @@ def my_better_softplus(z):
     softplus(-20) = 2.06e-9 that ``log(1 + ...)`` rounds to 0). The derivative of softplus is
     the sigmoid, written ``1 / (1 + exp(-z))``: for very negative ``z`` that is ``1 / inf = 0``,
     never ``nan``, and it is 0.5 at 0. ``upstream`` is the gradient flowing back from what uses
-    the result; the chain rule multiplies it in. It covers the tape's first derivatives only:
-    forward mode ignores it (the stable formula's 0 at ``z = 0`` again), and a second derivative
-    differentiates ``softplus_gradient`` itself, ``nan`` far left (``exp(-z)`` overflows).
+    the result; the chain rule multiplies it in. Reverse mode uses it; forward mode ignores it
+    where the accumulator sees the forward ops (eagerly, or inside a ``tf.function``: the
+    stable formula's 0 at ``z = 0`` again), not around a ``tf.function`` call, whose JVP TF
+    builds from the backward graph. A second derivative differentiates ``softplus_gradient``
+    itself: a silent 0 from about z = -43.7 (float32), ``nan`` below -88.7 (``exp(-z)``
+    overflows).
     """
 
     def softplus_gradient(upstream):

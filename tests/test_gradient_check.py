@@ -87,6 +87,24 @@ class TestSoftplus:
         assert jvp[1] == 0.0  # the stable formula's kink: the custom gradient is not used
         np.testing.assert_allclose(jvp[[0, 2]], [sigmoid(-2.0), sigmoid(1.5)], rtol=1e-5)
 
+    def test_forward_mode_around_a_tf_function_call_uses_the_custom_gradient(self):
+        # TF builds the JVP of a function call by transposing its backward graph, which holds
+        # the custom gradient: 0.5 at 0, where the eager forward mode above gives 0.
+        z = tf.constant([-2.0, 0.0, 1.5])
+        with tf.autodiff.ForwardAccumulator(z, tf.ones_like(z)) as accumulator:
+            value = tf.function(my_better_softplus)(z)
+        expected = [sigmoid(-2.0), 0.5, sigmoid(1.5)]
+        np.testing.assert_allclose(accumulator.jvp(value).numpy(), expected, rtol=1e-5)
+
+    @pytest.mark.parametrize(("z", "dtype"), [(-60.0, "float32"), (-500.0, "float64")])
+    def test_the_second_derivative_is_a_silent_0_before_the_nan(self, z, dtype):
+        variable = tf.Variable(z, dtype=dtype)
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                value = my_better_softplus(variable)
+            gradient = inner.gradient(value, variable)
+        assert float(outer.gradient(gradient, variable)) == 0.0  # truly about e**z > 0
+
     @pytest.mark.parametrize(("z", "dtype"), [(-100.0, "float32"), (-1000.0, "float64")])
     def test_the_second_derivative_through_the_custom_gradient_is_nan_far_left(self, z, dtype):
         variable = tf.Variable(z, dtype=dtype)
@@ -549,7 +567,48 @@ class TestSelfChecks:
     def test_the_nested_tapes_hvp_passes_and_the_stub_fails(self):
         assert check_hessian_vector_product(nested_tapes_hvp).passed
         report = check_hessian_vector_product(first_derivative_only)
-        assert not any(line.passed for line in report.lines)
+        assert not any(line.passed for line in report.lines[:3])
+
+    def test_an_hvp_that_builds_the_whole_hessian_is_rejected(self):
+        def full_hessian_hvp(f, x, v):
+            with tf.GradientTape() as outer:
+                outer.watch(x)
+                with tf.GradientTape() as inner:
+                    inner.watch(x)
+                    y = f(x)
+                gradient = inner.gradient(y, x)
+            return tf.linalg.matvec(outer.jacobian(gradient, x), v)
+
+        report = check_hessian_vector_product(full_hessian_hvp)
+        assert [line.passed for line in report.lines] == [True, True, True, False]
+        assert "tape.jacobian" in report.lines[3].detail
+        assert tf.GradientTape.jacobian.__name__ == "jacobian"  # the spy is removed again
+
+    def test_a_finite_difference_hvp_is_named(self):
+        def finite_difference_hvp(f, x, v, step=1e-5):
+            def gradient(at):
+                with tf.GradientTape() as tape:
+                    tape.watch(at)
+                    y = f(at)
+                return tape.gradient(y, at)
+
+            return (gradient(x + step * v) - gradient(x - step * v)) / (2 * step)
+
+        report = check_hessian_vector_product(finite_difference_hvp)
+        assert not report.lines[1].passed and "finite differences" in report.lines[1].detail
+
+    def test_a_custom_gradient_under_tf_function_counts(self):
+        report = check_safe_norm(tf.function(safe_norm))
+        assert report.lines[0].passed
+
+    def test_a_gradient_of_the_wrong_shape_is_not_called_a_constant(self):
+        @tf.custom_gradient
+        def summed(x):
+            norm = tf.norm(x)
+            return norm, lambda upstream: upstream * tf.reduce_sum(x) / norm * tf.ones_like(x)
+
+        report = check_safe_norm(summed)
+        assert not report.lines[4].passed and "slightly off" not in report.lines[4].detail
 
     def test_an_hvp_of_the_wrong_shape_is_explained(self):
         report = check_hessian_vector_product(lambda f, x, v: tf.zeros([2]))

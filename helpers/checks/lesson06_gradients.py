@@ -7,7 +7,9 @@ from helpers.checks.base import CheckReport
 
 def _uses_custom_gradient(function) -> bool:
     """Whether ``function`` is decorated with ``@tf.custom_gradient`` (TensorFlow marks the
-    decorated function with a ``_tf_decorator`` named ``custom_gradient``)."""
+    decorated function with a ``_tf_decorator`` named ``custom_gradient``), also under an
+    outer ``@tf.function``, whose wrapper hides that mark (``python_function`` keeps it)."""
+    function = getattr(function, "python_function", function)
     decorator = getattr(function, "_tf_decorator", None)
     return getattr(decorator, "decorator_name", None) == "custom_gradient"
 
@@ -40,11 +42,16 @@ def _gradient_conditions(safe_norm, x):
     def gradient_is_exact():
         gradient = gradient_of(1.0)
         ok = np.allclose(gradient, textbook, rtol=1e-10, atol=0)
-        ratio = np.median(gradient / textbook)
-        return ok, (
-            f"got x/|x| times {ratio:.6g}: the formula is slightly off (a constant added, such "
-            "as + 1e-3?); keep x / |x| exactly and make only the zero vector special"
-        )
+        if gradient.shape != textbook.shape:
+            return ok, f"got shape {gradient.shape}: the gradient must have x's shape"
+        ratios = gradient / textbook
+        if np.allclose(ratios, ratios[0], rtol=1e-9):  # x/|x| times one number
+            return ok, (
+                f"got x/|x| times {ratios[0]:.6g}: the formula is slightly off (a constant "
+                "added, such as + 1e-3?); keep x / |x| exactly and make only the zero vector "
+                "special"
+            )
+        return ok, f"got {np.round(gradient, 4)}, not x/|x| = {np.round(textbook, 4)}"
 
     def chain_rule():
         ok = np.allclose(gradient_of(3.0), 3.0 * gradient_of(1.0), rtol=1e-10)
@@ -141,6 +148,11 @@ def check_hessian_vector_product(hessian_vector_product) -> CheckReport:
             if result.shape != expected.shape:
                 return False, f"got shape {result.shape}, expected {expected.shape}"
             ok = np.allclose(result, expected, rtol=1e-10, atol=1e-12)
+            if np.allclose(result, expected, rtol=1e-4, atol=1e-8):
+                return ok, (
+                    f"close but not exact (largest difference {np.abs(result - expected).max():.1g}"
+                    "): finite differences? Nested tapes give H·v exactly"
+                )
             return ok, f"got {np.round(result, 4)}, expected {np.round(expected, 4)}"
 
         return condition
@@ -155,4 +167,42 @@ def check_hessian_vector_product(hessian_vector_product) -> CheckReport:
         return np.allclose(twice, 2 * once, rtol=1e-10), "H·(2v) is not 2·H·v"
 
     report.check("linear in v: H·(2v) = 2·(H·v)", linear_in_v)
+    report.check(
+        "it never builds the whole Hessian (no tape.jacobian)",
+        _builds_no_jacobian(lambda: hessian_vector_product(coupled, x, v)),
+    )
     return report
+
+
+def _builds_no_jacobian(call):
+    """A check line: ``call()`` runs without ``tf.GradientTape.jacobian`` or
+    ``batch_jacobian``, the calls that build a whole Hessian, which the exercise avoids."""
+    import tensorflow as tf
+
+    def condition():
+        used = []
+        originals = {
+            name: getattr(tf.GradientTape, name) for name in ("jacobian", "batch_jacobian")
+        }
+
+        def spy(name):
+            def method(self, *args, **kwargs):
+                used.append(name)
+                return originals[name](self, *args, **kwargs)
+
+            return method
+
+        try:
+            for name in originals:
+                setattr(tf.GradientTape, name, spy(name))
+            call()
+        finally:
+            for name, original in originals.items():
+                setattr(tf.GradientTape, name, original)
+        hint = (
+            f"it calls tape.{used[0] if used else 'jacobian'}, which builds all n² entries of H: "
+            "differentiate (gradient · v) with an outer tape instead"
+        )
+        return not used, hint
+
+    return condition
