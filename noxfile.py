@@ -46,11 +46,16 @@ RUNNER = ("nbclient==0.11.0", "nbformat==5.11.1")
 NEWEST_STACK = ("ipywidgets", "ipython", "ipykernel", "numpy", "matplotlib", "scikit-learn")
 
 
-def _tensorflow_distribution() -> str:
-    """``tensorflow-cpu`` on Linux x86-64 (the same code without the CUDA libraries: a third of
-    the download), ``tensorflow`` elsewhere, as in requirements.txt."""
+def _tensorflow_distribution(stack: str) -> str:
+    """The TensorFlow wheel a stack runs.
+
+    Colab's stack: the full ``tensorflow`` wheel, which is what Colab preinstalls (its import
+    path differs from ``tensorflow-cpu``'s: it loads the CUDA stubs and warns when it finds no
+    GPU). Newest stack: ``tensorflow-cpu`` on Linux x86-64 (the same code without the CUDA
+    libraries: a third of the download), ``tensorflow`` elsewhere, as in requirements.txt.
+    """
     linux_x86 = sys.platform == "linux" and platform.machine() == "x86_64"
-    return "tensorflow-cpu" if linux_x86 else "tensorflow"
+    return "tensorflow-cpu" if linux_x86 and stack != "colab" else "tensorflow"
 
 
 def _versions(session: nox.Session, names) -> dict[str, str]:
@@ -72,7 +77,7 @@ def compat(session: nox.Session, stack: str) -> None:
     session.env["PYTHONPATH"] = None
     # ipykernel 6 starts debugpy, which warns on stdout about Python's frozen modules.
     session.env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-    tensorflow = _tensorflow_distribution()
+    tensorflow = _tensorflow_distribution(stack)
     # pip builds the package in-tree (build/): start from no earlier build, so no file deleted
     # from helpers/ since then can be shipped.
     shutil.rmtree("build", ignore_errors=True)
