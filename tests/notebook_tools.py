@@ -160,9 +160,11 @@ def helpers_definitions() -> dict[str, tuple[str, str]]:
 COLAB_BADGE_ID, COLAB_SETUP_ID = "colab-badge", "colab-setup"
 # The badge travels inside the notebook as a cell attachment: a lesson must ask no host but its
 # own server for anything (the browser test checks it), and an image linked from Colab's site
-# would be fetched by every front end that opens the lesson, offline ones included.
-COLAB_BADGE_ATTACHMENT = "colab-badge.svg"
-COLAB_BADGE_SVG = ROOT / "notebooks" / "images" / COLAB_BADGE_ATTACHMENT
+# would be fetched by every front end that opens the lesson, offline ones included. A PNG, not an
+# SVG: JupyterLab's sanitizer drops an SVG attachment and shows a broken image. The PNG is
+# colab-badge.svg (same folder) drawn by Chromium at its own size, 117 by 20 pixels.
+COLAB_BADGE_ATTACHMENT = "colab-badge.png"
+COLAB_BADGE_PNG = ROOT / "notebooks" / "images" / COLAB_BADGE_ATTACHMENT
 DEFAULT_BRANCH = "main"
 
 
@@ -195,10 +197,10 @@ def colab_badge_cell(path: Path) -> nbformat.NotebookNode:
     """
     import base64
 
-    svg = base64.b64encode(COLAB_BADGE_SVG.read_bytes()).decode("ascii")
+    png = base64.b64encode(COLAB_BADGE_PNG.read_bytes()).decode("ascii")
     return nbformat.v4.new_markdown_cell(
         colab_badge_source(path),
-        attachments={COLAB_BADGE_ATTACHMENT: {"image/svg+xml": svg}},
+        attachments={COLAB_BADGE_ATTACHMENT: {"image/png": png}},
     )
 
 
