@@ -13,7 +13,7 @@ building a new figure on every slider move, which is what keeps a widget's answe
 
 from __future__ import annotations
 
-from helpers.widgets.picture import widget_picture
+from helpers.widgets.picture import register_plot, widget_picture
 
 import functools
 import html
@@ -175,6 +175,7 @@ class FigurePanel:
         axes = self.figure.subplots(1, ncols)
         self.axes = list(axes) if ncols > 1 else axes
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width * dpi}px"))
+        register_plot(self.image, self.figure)  # its picture tells an empty plot from data
         self._background = None
         self._backgrounds: dict = {}
         self._animated: list = []
