@@ -6,11 +6,16 @@
 
 Each stack gets a fresh virtual environment (under ``.nox/``, git-ignored) on the Python running
 nox, installs this repository's ``helpers`` package into it the way its users do, then executes
-every lesson in a fresh kernel of that environment. Only errors count, not outputs: printed
+every lesson in a fresh kernel of that environment. Errors count, not outputs: printed
 versions and trained digits differ between releases, which is why this is not part of
 ``python -m pytest`` (whose nbval run compares outputs on the pinned set of requirements.txt).
-It prints one line per stack and lesson and exits non-zero if any cell raised outside the cells
-tagged ``raises-exception``. Downloads: two TensorFlow stacks from the package index.
+*Every* error counts, outside the cells tagged ``raises-exception``: each ``error`` output (IPython
+shows an exception raised while displaying a cell's value as one and still calls the cell ok),
+each traceback printed to stderr or to the kernel's log. The only outputs compared are those of
+the cells tagged ``compat-compare`` (a claim the prose makes, which must hold on every stack).
+It prints one line per stack and lesson (plus one line per changed claim) and exits non-zero on
+any error or changed claim. Downloads: two TensorFlow stacks from the package index (Colab's is
+the full ``tensorflow`` wheel, about 0.9 GB with its dependencies).
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ cell that installs ``helpers`` on Colab only), then re-execute the lesson::
     python -m tests.notebook_tools --colab-header notebooks/01_custom_layers.ipynb
     python -m tests.notebook_tools notebooks/01_custom_layers.ipynb
 
-Run every lesson top to bottom in this environment and report errors only, one line per lesson
-(what ``nox -s compat`` runs on Colab's stack and on the newest releases)::
+Run every lesson top to bottom in this environment and report every error (error outputs and
+tracebacks, outside ``raises-exception`` cells) and every changed ``compat-compare`` claim, one
+line per lesson (what ``nox -s compat`` runs on Colab's stack and on the newest releases)::
 
     python -m tests.notebook_tools --check STACK_NAME notebooks/*.ipynb
 """
@@ -475,7 +476,9 @@ def main(arguments: list[str]) -> int:
         "--colab-header", action="store_true", help="add or refresh the Colab badge and cell"
     )
     action.add_argument(
-        "--check", metavar="STACK", help="run each lesson, report errors only, one line each"
+        "--check",
+        metavar="STACK",
+        help="run each lesson, report its errors and changed claims, one line each",
     )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every lesson")
     options = parser.parse_args(arguments)
