@@ -35,6 +35,10 @@ try:
     1 / 0
 except ZeroDivisionError:
     get_ipython().showtraceback()"""
+# A traceback in the kernel's own log (a failing comm or display callback writes it there).
+KERNEL_LOG_TRACEBACK = """\
+import os
+os.write(2, b"Traceback (most recent call last):\\n  File x\\nValueError: in the kernel log\\n")"""
 # A value whose display raises: IPython 7 (Colab's) shows an error output and calls the cell
 # ok; newer IPython also fails the cell.
 BROKEN_DISPLAY = """\
@@ -60,24 +64,26 @@ def test_an_error_counts_only_outside_raises_exception_cells(tmp_path, capsys):
         "03_shown.ipynb",
         (SHOWN_TRACEBACK, []),
         (STDERR_TRACEBACK, []),
+        (KERNEL_LOG_TRACEBACK, []),
         (BROKEN_DISPLAY, []),
     )
     assert check_lesson(taught).errors == []
     assert check_lesson(broken).errors == [
         "ModuleNotFoundError: No module named 'no_such_module' (cell [2])"
     ]
-    # The first two cells "succeed" as far as the kernel says: their errors count all the same.
+    # The first three cells "succeed" as far as the kernel says: their errors count all the same.
     assert check_lesson(shown).errors == [
         "ZeroDivisionError: division by zero (cell [1])",
         "KeyError: 'missing' (cell [2])",
-        "TypeError: unexpected keyword argument 'include' (cell [3])",
+        "TypeError: unexpected keyword argument 'include' (cell [4])",
+        "ValueError: in the kernel log (kernel log)",
     ]
     assert main(["--check", "here", str(taught), str(broken), str(shown)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("here: Python ")
     assert "01_taught.ipynb" in lines[1] and " ok, widgets with their picture: 0/0" in lines[1]
     assert "02_broken.ipynb" in lines[2] and "FAILED 1 error(s): ModuleNotFoundError" in lines[2]
-    assert "03_shown.ipynb" in lines[3] and "FAILED 3 error(s): ZeroDivisionError" in lines[3]
+    assert "03_shown.ipynb" in lines[3] and "FAILED 4 error(s): ZeroDivisionError" in lines[3]
     assert len(lines) == 4, "one line per lesson"
     assert not list(tmp_path.glob("*.keras")), "the run works on copies elsewhere"
 
