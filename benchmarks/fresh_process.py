@@ -5,8 +5,8 @@ memory than that. It is only meaningful in a process that has imported nothing y
 driver starts this module as a child (``python -m benchmarks.fresh_process``) once per repeat.
 
 With ``--gradient-sizes`` the same child then measures the cost of one gradient with
-``helpers.autodiff.measure_gradient_cost`` (the lesson's own code, not a second implementation),
-after the floor was recorded, so the floor's numbers are not disturbed.
+``helpers.lesson04_gradient_cost.measure_gradient_cost`` (the lesson's own code, not a second
+implementation), after the floor was recorded, so the floor's numbers are not disturbed.
 
 Prints one ``BENCHMARK-JSON:`` line.
 """
@@ -47,7 +47,7 @@ def measure_import() -> dict:
 
 def measure_gradients(sizes: list[int], max_coordinates: int, repeats: int) -> list[dict]:
     """One row per size: the fields of ``GradientCost`` and its three ratios."""
-    from helpers.autodiff import measure_gradient_cost
+    from helpers.lesson04_gradient_cost import measure_gradient_cost
 
     rows = []
     for n_params in sizes:

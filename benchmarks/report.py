@@ -220,7 +220,8 @@ def _gradient_section(gradient: list[dict] | None, error: str | None) -> list[st
     lines = [
         "## The cost of one gradient, in forward passes",
         "",
-        "`helpers.autodiff.measure_gradient_cost(n)` on a dense model sized to n parameters: one "
+        "`helpers.lesson04_gradient_cost.measure_gradient_cost(n)` on a dense model sized to n "
+        "parameters: one "
         "forward pass, one tape gradient (reverse mode), and finite differences, forward "
         "(n + 1 forward passes) and central (2n). Reverse mode promises a gradient for a small "
         "constant number of forward passes whatever n: the tape column.",

@@ -11,7 +11,7 @@ The full run measures, on the machine it runs on:
 2. each lesson ``notebooks/NN_*.ipynb``: executed with nbclient from a fresh kernel, wall time
    from kernel started to the last cell's end (median of 3 runs) and the kernel's peak memory;
 3. each widget the lessons build: its answer to one control change (median of 30 changes);
-4. the cost of one gradient for n = 10 ... 1e6 parameters (``helpers.autodiff``).
+4. the cost of one gradient for n = 10 ... 1e6 parameters (``helpers.lesson04_autodiff``).
 
 It exits with status 1 and names what is over budget (or could not be measured), 0 otherwise.
 ``--smoke`` runs one floor, a tiny built-in notebook with one widget, and n = 10, and writes

@@ -16,15 +16,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 __all__ = [
-    "autodiff",
     "checks",
     "data",
-    "gradient_cost",
-    "gradients",
-    "jacobians",
-    "layers",
-    "models",
-    "plotting",
-    "training",
+    "lesson01_layers",
+    "lesson02_figure",
+    "lesson02_models",
+    "lesson03_losses",
+    "lesson04_autodiff",
+    "lesson04_gradient_cost",
+    "lesson05_training",
+    "lesson06_gradients",
+    "lesson06_jacobians",
+    "timing",
+    "validation",
     "widgets",
 ]

@@ -1,7 +1,8 @@
-"""Unit tests of ``helpers.autodiff``: finite differences, tape gradients and their cost."""
+"""Unit tests of ``helpers.lesson04_autodiff``: finite differences, tape gradients, their cost."""
 
-from helpers import autodiff, gradient_cost
-from helpers.autodiff import GradientCost, measure_gradient_cost
+from helpers import lesson04_autodiff as autodiff
+from helpers import lesson04_gradient_cost as gradient_cost
+from helpers.lesson04_gradient_cost import GradientCost, measure_gradient_cost
 
 import dataclasses
 import math

@@ -175,4 +175,6 @@ def test_smoke_run_of_the_script(tmp_path):
         assert heading in text
     assert "smoke_widget (make_smoke_widget)" in text and "30 over" in text
     assert "(`import ipywidgets as widgets`)" in text  # the slowest cell is named
-    assert "| 10 |" in text, "the gradient cost at n = 10 is missing: is helpers.autodiff there?"
+    assert "| 10 |" in text, (
+        "the gradient cost at n = 10 is missing: is helpers.lesson04_autodiff there?"
+    )

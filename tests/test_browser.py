@@ -56,13 +56,13 @@ SLIDER_PROBES: dict[str, tuple[str | None, tuple[str, ...]]] = {
     GRADIENT_EXPLORER_LESSON: ("eps", ("finite_difference", "error")),
 }
 
-# Lesson 04: what helpers.autodiff computes, in the lesson's kernel, for the explorer's setting
-# as its controls hold it: each partial by finite differences and its absolute error against
+# Lesson 04: what helpers.lesson04_autodiff computes, in the lesson's kernel, for the explorer's
+# setting as its controls hold it: each partial by finite differences and its absolute error against
 # the tape, written as the readouts write them.
 GRADIENT_EXPLORER_EXPECTED = """
 import numpy as np
 from ipywidgets.widgets.widget import _instances
-from helpers import autodiff
+from helpers import lesson04_autodiff as autodiff
 
 values = {}
 for widget in list(_instances.values()):
@@ -199,7 +199,7 @@ def test_a_slider_moved_with_the_keyboard_shows_what_the_kernel_computes(lesson)
     path = SCREENSHOTS / f"{lesson.name.removesuffix('.ipynb')}_widget.png"
     move.screenshot(path)
     if lesson.name == GRADIENT_EXPLORER_LESSON:
-        # The readouts hold the numbers helpers.autodiff gives for the new eps ...
+        # The readouts hold the numbers helpers.lesson04_autodiff gives for the new eps ...
         for name, expected in lesson.kernel_run(GRADIENT_EXPLORER_EXPECTED).items():
             assert expected, f"the kernel computed no {name}"
             for text in expected:

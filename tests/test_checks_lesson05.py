@@ -1,7 +1,7 @@
 """Lesson 05's self-checks pass the solutions and fail, with reasons, each typical mistake."""
 
 from helpers.checks import check_digits_training_loop, check_two_optimizer_step
-from helpers.training import random_batch
+from helpers.lesson05_training import random_batch
 
 import keras
 import numpy as np

@@ -8,8 +8,8 @@ how the benchmark reports each timing under the builder a learner calls.
 
 import helpers
 from helpers import widgets
-from helpers.autodiff import GradientCost
-from helpers.models import ReconstructionSweep
+from helpers.lesson03_losses import ReconstructionSweep
+from helpers.lesson04_gradient_cost import GradientCost
 
 import ast
 from pathlib import Path

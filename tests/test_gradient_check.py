@@ -1,10 +1,12 @@
 """Lesson 06's helpers: the softplus versions, gradient_check and its report, the broken layer,
 forward against reverse mode, and the exercises' self-checks."""
 
-import helpers.autodiff
-from helpers import jacobians
+import helpers.lesson04_autodiff
+from helpers import lesson06_jacobians as jacobians
 from helpers.checks import check_hessian_vector_product, check_safe_norm
-from helpers.gradients import (
+from helpers.lesson01_layers import MyDense, MyLayerNormalization
+from helpers.lesson02_models import ResidualBlock
+from helpers.lesson06_gradients import (
     GradientCheckReport,
     MySoftplusDense,
     floatx,
@@ -15,8 +17,6 @@ from helpers.gradients import (
     stable_softplus,
     value_and_gradient,
 )
-from helpers.layers import MyDense, MyLayerNormalization
-from helpers.models import ResidualBlock
 
 import math
 
@@ -75,10 +75,10 @@ class TestSoftplus:
         np.testing.assert_allclose(my_better_softplus(z), tf.nn.softplus(z), rtol=1e-12)
 
     def test_re_exported_by_helpers_autodiff(self):
-        assert helpers.autodiff.my_softplus is my_softplus
-        assert helpers.autodiff.my_better_softplus is my_better_softplus
-        assert helpers.autodiff.gradient_check is gradient_check
-        assert helpers.autodiff.GradientCheckReport is GradientCheckReport
+        assert helpers.lesson06_gradients.my_softplus is my_softplus
+        assert helpers.lesson06_gradients.my_better_softplus is my_better_softplus
+        assert helpers.lesson06_gradients.gradient_check is gradient_check
+        assert helpers.lesson06_gradients.GradientCheckReport is GradientCheckReport
 
 
 # --- gradient_check ----------------------------------------------------------------------------

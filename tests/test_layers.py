@@ -1,8 +1,8 @@
-"""Unit tests of ``helpers.layers`` (lesson 01) and of the layer-normalization self-check."""
+"""Unit tests of ``helpers.lesson01_layers`` and of the layer-normalization self-check."""
 
 from helpers.checks import check_dropout, check_layer_normalization
 from helpers.data import load_regression_data
-from helpers.layers import (
+from helpers.lesson01_layers import (
     MyDense,
     MyDropout,
     MyExponential,

@@ -6,8 +6,8 @@ up, which metrics are reported, saving) hold from the first step.
 
 from helpers.checks import check_activity_penalty
 from helpers.data import load_regression_data
-from helpers.layers import ActivityPenalty
-from helpers.models import (
+from helpers.lesson03_losses import (
+    ActivityPenalty,
     ReconstructingRegressor,
     _stacked_forward,
     sweep_reconstruction_weights,

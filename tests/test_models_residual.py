@@ -1,9 +1,9 @@
-"""``helpers.models.ResidualBlock`` and ``ResidualRegressor``: shapes, weight sharing, saving.
+"""``helpers.lesson02_models``: ``ResidualBlock``, ``ResidualRegressor``: shapes, sharing, saving.
 
 Small inputs and widths keep the file fast; the properties tested do not depend on size.
 """
 
-from helpers.models import (
+from helpers.lesson02_models import (
     ResidualBlock,
     ResidualRegressor,
     residual_regressor_parameter_counts,
@@ -178,7 +178,7 @@ def test_bad_sizes_raise_value_errors_naming_the_argument(make, argument):
 @pytest.mark.parametrize(("n_layers", "repeats"), [(2, 4), (3, 1)])
 def test_architecture_picture_follows_the_model(n_layers, repeats):
     """Figure 12-3 is drawn from the model: one box per Dense layer, the repeat count shown."""
-    from helpers.plotting import draw_residual_regressor
+    from helpers.lesson02_figure import draw_residual_regressor
 
     from matplotlib.figure import Figure
 

@@ -1,7 +1,7 @@
-"""helpers.training: the hand-written loop agrees with fit and with itself in every mode."""
+"""helpers.lesson05_training: the hand-written loop agrees with fit and with itself in each mode."""
 
 from helpers import data as lesson_data
-from helpers import training
+from helpers import lesson05_training as training
 
 import keras
 import numpy as np
@@ -231,10 +231,10 @@ class TestStepsAndTimings:
 
 
 def test_digits_data_is_offline_scaled_and_stratified():
-    (X_train, y_train), (X_valid, y_valid) = training.load_digits_data()
+    (X_train, y_train), (X_valid, y_valid) = lesson_data.load_digits_data()
     assert X_train.shape[1] == 64 and X_train.dtype == np.float32
     assert X_train.min() >= 0.0 and X_train.max() <= 1.0
     assert len(X_train) + len(X_valid) == 1797
     assert set(np.unique(y_valid)) == set(range(10))
     with pytest.raises(ValueError, match="valid_size"):
-        training.load_digits_data(valid_size=1.5)
+        lesson_data.load_digits_data(valid_size=1.5)

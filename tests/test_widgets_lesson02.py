@@ -1,6 +1,6 @@
 """Lesson 02's widget: parameter count and shapes at once, a short training run on a click."""
 
-from helpers.models import residual_regressor_parameter_counts
+from helpers.lesson02_models import residual_regressor_parameter_counts
 from helpers.widgets import lesson02_models, make_residual_architecture_widget
 
 import re

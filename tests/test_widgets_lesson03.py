@@ -3,7 +3,7 @@
 The widget only looks numbers up, so these tests hand it a made-up sweep: no training needed.
 """
 
-from helpers.models import ReconstructionSweep
+from helpers.lesson03_losses import ReconstructionSweep
 from helpers.widgets import make_reconstruction_weight_widget
 
 import statistics

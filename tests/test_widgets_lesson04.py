@@ -1,7 +1,7 @@
 """Lesson 04's widgets, driven without a browser: move a control, read what the learner sees."""
 
-from helpers import autodiff
-from helpers.autodiff import GradientCost
+from helpers import lesson04_autodiff as autodiff
+from helpers.lesson04_gradient_cost import GradientCost
 from helpers.widgets import make_gradient_cost_widget, make_gradient_explorer_widget
 
 import re

@@ -93,7 +93,7 @@ class TestTrainingLoopExplorer:
     def test_a_run_is_the_optimizers_own_first_steps(self, name):
         """The reset restores each optimizer's fresh state: zeros would break Nadam (its
         running product of momentum factors starts at 1), the lesson's default optimizer."""
-        from helpers import training
+        from helpers import lesson05_training as training
         from helpers.widgets.lesson05_training import TrainingLoopExplorer, _make_optimizer
 
         import keras

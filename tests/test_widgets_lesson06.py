@@ -1,6 +1,6 @@
 """Lesson 06's widgets, driven without a browser: move a control, read what the learner sees."""
 
-from helpers import gradients
+from helpers import lesson06_gradients as gradients
 from helpers.widgets import (
     CHECK_LAYERS,
     SOFTPLUS_Z_VALUES,

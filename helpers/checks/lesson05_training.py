@@ -47,7 +47,7 @@ class _DigitsLoopProperties:
     """
 
     def __init__(self, train_digits, epochs: int, batch_size: int):
-        from helpers.training import load_digits_data
+        from helpers.data import load_digits_data
 
         self.train_digits = train_digits
         self.epochs, self.batch_size = epochs, batch_size
@@ -171,7 +171,7 @@ class _TwoOptimizerStepProperties:
     PARTS = ("lower", "upper")
 
     def __init__(self, two_optimizer_step):
-        from helpers.training import load_digits_data
+        from helpers.data import load_digits_data
 
         self.two_optimizer_step = two_optimizer_step
         (X_train, y_train), _ = load_digits_data()

@@ -11,11 +11,12 @@ def check_safe_norm(safe_norm) -> CheckReport:
 
     ``tf.norm``'s own gradient at 0 is ``nan``: the formula ``x / |x|`` is ``0 / 0`` there, and
     TensorFlow's chain rule meets ``0 * inf`` (``sqrt``'s derivative at 0 times ``2x``). The
-    lines test the value, the gradient by :func:`helpers.gradients.gradient_check` in float64,
+    lines test the value, the gradient by
+    :func:`helpers.lesson06_gradients.gradient_check` in float64,
     the zero vector, and the chain rule (a custom gradient must multiply by the upstream
     gradient).
     """
-    from helpers.gradients import gradient_check
+    from helpers.lesson06_gradients import gradient_check
 
     import numpy as np
     import tensorflow as tf

@@ -34,7 +34,7 @@ class _GaussianNoiseView:
     def __init__(self, stddev: float, training: bool, seed: int):
         # Imported here, not at the top: importing helpers.widgets stays light, and TensorFlow
         # loads only when a widget that needs it is built.
-        from helpers.layers import MyGaussianNoise
+        from helpers.lesson01_layers import MyGaussianNoise
 
         import keras
 

@@ -21,7 +21,7 @@ RESIDUAL_REPEATS_RANGE = (1, 6)
 
 def _residual_parameters_html(n_inputs, n_layers, n_neurons, repeats, output_dim=1):
     """The parameter count layer by layer, and what sharing block1's weights saves."""
-    from helpers.models import residual_regressor_parameter_counts
+    from helpers.lesson02_models import residual_regressor_parameter_counts
 
     counts = residual_regressor_parameter_counts(n_inputs, output_dim, n_neurons, n_layers)
     notes = {
@@ -65,7 +65,7 @@ def _train_residual_regressor(data, n_layers, n_neurons, repeats, epochs, seed):
     steps), with RMSprop, whose update is a handful of operations per weight (Nadam's is
     several times more, and each costs time when run eagerly).
     """
-    from helpers.models import ResidualRegressor
+    from helpers.lesson02_models import ResidualRegressor
 
     import keras
     import tensorflow as tf

@@ -132,15 +132,16 @@ def make_reconstruction_weight_widget(sweep=None, weight: float = 0.0) -> Lesson
     and the ``plot`` (the scores against the weight, the current weight marked).
 
     Speed: every number comes from the sweep, trained once before the widget is built
-    (``helpers.models.sweep_reconstruction_weights``, cached), so a slider move only looks up
-    a row and redraws the markers.
+    (``helpers.lesson03_losses.sweep_reconstruction_weights``, cached), so a slider move only
+    looks up a row and redraws the markers.
 
     Args:
-        sweep: a ``helpers.models.ReconstructionSweep``; by default the cached default sweep.
+        sweep: a ``helpers.lesson03_losses.ReconstructionSweep``; by default the cached default
+            sweep.
         weight: the slider's starting value, one of ``sweep.weights``.
     """
     if sweep is None:
-        from helpers.models import sweep_reconstruction_weights
+        from helpers.lesson03_losses import sweep_reconstruction_weights
 
         sweep = sweep_reconstruction_weights()
     view = _ReconstructionWeightView(sweep, _validate_sweep(sweep, weight), weight)

@@ -20,7 +20,8 @@ import html
 import ipywidgets as widgets
 
 # NumPy is loaded anyway by matplotlib, which helpers.widgets.base imports: importing it here
-# costs nothing. TensorFlow (through helpers.autodiff) still loads only when a widget is built.
+# costs nothing. TensorFlow (through helpers.lesson04_autodiff) still loads only when a widget
+# is built.
 import numpy as np
 
 # The eps slider spans the whole V: from steps lost in rounding (1e-12) to steps so large that
@@ -47,7 +48,7 @@ def _table_html(title: str, rows: list[tuple[str, str]]) -> str:
 
 def _validate_explorer_arguments(function: str, eps: float, scheme: str, dtype: str) -> None:
     """Refuse a starting value no control could show, naming the argument and what is allowed."""
-    from helpers import autodiff
+    from helpers import lesson04_autodiff as autodiff
 
     check_choice("function", function, autodiff.EXAMPLE_FUNCTIONS)
     low, high = EPS_EXPONENT_RANGE
@@ -69,7 +70,7 @@ class _GradientExplorer:
     """
 
     def __init__(self, function: str, eps: float, scheme: str, dtype: str):
-        from helpers import autodiff
+        from helpers import lesson04_autodiff as autodiff
 
         self.autodiff = autodiff  # kept on the instance: TensorFlow loads when one is built
         low, high = EPS_EXPONENT_RANGE
@@ -377,7 +378,7 @@ def make_gradient_explorer_widget(
 ) -> LessonWidget:
     """Finite-difference and tape gradients side by side, and the V-shaped error against eps.
 
-    Controls: ``function`` (a key of ``helpers.autodiff.EXAMPLE_FUNCTIONS``), the point
+    Controls: ``function`` (a key of ``helpers.lesson04_autodiff.EXAMPLE_FUNCTIONS``), the point
     (``param1`` ... ``param4``, one slider per parameter, the unused ones hidden), ``eps`` (a
     ``FloatLogSlider``), ``scheme``, ``dtype`` and ``parameter`` (whose error the plot shows).
     Readouts: ``finite_difference`` and ``tape`` (``str()`` of each NumPy value, exactly what
@@ -410,18 +411,20 @@ _COST_SERIES = {
 
 def _measured_costs(n_values, costs, max_coordinates: int, repeats: int) -> list:
     """The costs to show, sorted by n: measured now unless given, and checked either way."""
-    from helpers import autodiff
+    from helpers import lesson04_gradient_cost as gradient_cost
 
     if costs is None:
         n_values = sorted({int(n) for n in n_values})
         if not n_values:
             raise ValueError("n_values must hold at least one number of parameters")
         costs = [
-            autodiff.measure_gradient_cost(n, max_coordinates=max_coordinates, repeats=repeats)
+            gradient_cost.measure_gradient_cost(n, max_coordinates=max_coordinates, repeats=repeats)
             for n in n_values
         ]
-    if not costs or not all(isinstance(cost, autodiff.GradientCost) for cost in costs):
-        raise ValueError("costs must be a non-empty list of helpers.autodiff.GradientCost")
+    if not costs or not all(isinstance(cost, gradient_cost.GradientCost) for cost in costs):
+        raise ValueError(
+            "costs must be a non-empty list of helpers.lesson04_gradient_cost.GradientCost"
+        )
     return sorted(costs, key=lambda cost: cost.n_params)
 
 
@@ -522,9 +525,9 @@ def make_gradient_cost_widget(
 ) -> LessonWidget:
     """What one gradient costs against the number of parameters n: finite differences vs tape.
 
-    Each n is measured once, with ``helpers.autodiff.measure_gradient_cost`` (the benchmark's
-    implementation too), before the widget is shown; the ``n_params`` slider then only moves
-    markers and rewrites the readout. Pass ``costs`` (a list of ``GradientCost``) to show
+    Each n is measured once, with ``helpers.lesson04_gradient_cost.measure_gradient_cost`` (the
+    benchmark's implementation too), before the widget is shown; the ``n_params`` slider then
+    only moves markers and rewrites the readout. Pass ``costs`` (a list of ``GradientCost``) to show
     measurements made elsewhere instead.
 
     Controls: ``n_params`` (a selection slider over the measured n, log-spaced).

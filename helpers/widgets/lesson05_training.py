@@ -76,7 +76,8 @@ class TrainingLoopExplorer:
     SETTINGS = ("mode", "optimizer", "learning_rate", "batch_size", "steps")
 
     def __init__(self, mode="function", optimizer="Nadam", learning_rate=0.01, batch_size=32):
-        from helpers import data, training
+        from helpers import data
+        from helpers import lesson05_training as training
 
         training.validate_mode(mode)
         check_choice("optimizer", optimizer, OPTIMIZER_CHOICES)
@@ -165,7 +166,7 @@ class TrainingLoopExplorer:
 
     def _run_for(self, mode, optimizer_name, batch_size):
         """The cached model, optimizer and compiled step for these settings, reset to step 0."""
-        from helpers import training
+        from helpers import lesson05_training as training
 
         import keras
 
@@ -188,7 +189,7 @@ class TrainingLoopExplorer:
 
     def train(self) -> list[float]:
         """Train from the initial weights; update every readout; return the step losses."""
-        from helpers import training
+        from helpers import lesson05_training as training
 
         s = self.settings()
         model, optimizer, step, first_time = self._run_for(

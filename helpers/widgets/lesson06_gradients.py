@@ -41,7 +41,7 @@ _VERSION_COLOURS = {"naive": "C3", "stable": "C0", "custom": "C2"}
 
 
 def _softplus_functions() -> dict:
-    from helpers import gradients
+    from helpers import lesson06_gradients as gradients
 
     return {
         "naive": gradients.my_softplus,
@@ -106,7 +106,7 @@ class SoftplusExplorer:
         ax.legend(fontsize="small", loc="center right")
 
     def update(self, full: bool = False) -> None:
-        from helpers.gradients import value_and_gradient
+        from helpers.lesson06_gradients import value_and_gradient
 
         z, dtype = self.z.value, self.dtype.value
         rows = []
@@ -191,7 +191,9 @@ _ERROR_COLOUR_RANGE = (1e-16, 1.0)
 
 
 def _new_layer(name: str):
-    from helpers import gradients, layers, models
+    from helpers import lesson01_layers as layers
+    from helpers import lesson02_models as models
+    from helpers import lesson06_gradients as gradients
 
     return {
         "MyDense": lambda: layers.MyDense(3, activation="tanh"),
@@ -207,7 +209,7 @@ class _CheckedLayer:
     eps-independent half of its gradient check (the tape's Jacobian), computed once."""
 
     def __init__(self, name: str, dtype: str):
-        from helpers import gradients
+        from helpers import lesson06_gradients as gradients
 
         import tensorflow as tf
 
@@ -233,7 +235,7 @@ class _CheckedLayer:
         return self.layer(self.inputs)
 
     def check(self, eps: float):
-        from helpers import gradients
+        from helpers import lesson06_gradients as gradients
 
         numerical, calls = gradients.central_difference_jacobian(
             self.forward, self.weights, eps, self.output.shape

@@ -6,18 +6,12 @@ per parameter and their accuracy is limited by rounding: the error against ``eps
 The tape gives every partial derivative at once, exactly up to rounding, for a small multiple of
 one forward pass. The functions here measure both sides of that trade: accuracy
 (:func:`finite_difference_error_curve`, :func:`theoretical_best_eps`) and cost
-(:func:`measure_gradient_cost`, in :mod:`helpers.gradient_cost`, shared with the benchmark).
+(``measure_gradient_cost`` in :mod:`helpers.lesson04_gradient_cost`, shared with the benchmark).
 """
 
 from __future__ import annotations
 
-# The cost side of the trade lives in its own module; its public names stay reachable from
-# here (re-exported), and its integer check serves derivatives_along too.
-from helpers.gradient_cost import (  # noqa: F401  (GradientCost, measure_gradient_cost: re-exported)
-    GradientCost,
-    _require_int_in_range,
-    measure_gradient_cost,
-)
+from helpers.validation import require_int_in_range
 
 import functools
 import inspect
@@ -329,7 +323,7 @@ def derivatives_along(f, params, index: int, order: int = 3) -> list[float]:
     """
     params, _ = validate_gradient_arguments(f, params, "float64")
     _validate_index(params, index)
-    order = _require_int_in_range("order", order, 0, 5)
+    order = require_int_in_range("order", order, 0, 5)
     tensors = [_as_tensor(param, tf.float64) for param in params]
     derivatives = _compiled_derivatives(f, len(params), index, order)(*tensors)
     return [float(value) for value in derivatives.numpy()]
@@ -575,13 +569,3 @@ def train_with_input_gradient_penalty(
     for _ in range(epochs):
         mse, penalty = train_step()
     return {"mse": float(mse), "penalty": float(penalty)}
-
-
-# Lesson 06's gradient tools live in helpers/gradients.py (this module is long enough); they are
-# re-exported here under the names the lesson's issue gives them (helpers.autodiff.X).
-from helpers.gradients import (  # noqa: E402, F401  (a re-export)
-    GradientCheckReport,
-    gradient_check,
-    my_better_softplus,
-    my_softplus,
-)

@@ -9,7 +9,7 @@ loss (``m = 1``), forward mode for a function with more outputs than inputs.
 
 from __future__ import annotations
 
-from helpers.gradient_cost import median_seconds
+from helpers.timing import median_seconds
 
 from dataclasses import dataclass
 

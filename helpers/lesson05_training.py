@@ -259,24 +259,3 @@ def make_regularized_regressor(seed: int = 42):
             keras.layers.Dense(1, kernel_regularizer=l2_reg),
         ]
     )
-
-
-def load_digits_data(seed: int = 42, valid_size: float = 0.2):
-    """scikit-learn's bundled 8x8 digits (1,797 images), the exercises' offline Fashion MNIST.
-
-    Pixels scaled to [0, 1] and flattened to 64 features, float32; labels int32 in 0..9.
-
-    Returns:
-        ``(X_train, y_train), (X_valid, y_valid)``.
-    """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    if not 0.0 < valid_size < 1.0:
-        raise ValueError(f"valid_size must be a fraction in (0, 1), got {valid_size!r}")
-    X, y = load_digits(return_X_y=True)
-    X = (X / 16.0).astype(np.float32)
-    X_train, X_valid, y_train, y_valid = train_test_split(
-        X, y.astype(np.int32), test_size=valid_size, random_state=seed, stratify=y
-    )
-    return (X_train, y_train), (X_valid, y_valid)

@@ -1,4 +1,4 @@
-"""Pictures the lessons draw from code, so they follow the model a learner actually built.
+"""Lesson 02's Figure 12-3, drawn from the model a learner actually built.
 
 A subclassed model has no static graph (its ``call`` is Python code), so
 ``keras.utils.plot_model`` cannot show its blocks and loops; drawing it from the model's own
@@ -8,15 +8,13 @@ attributes can, and the picture changes when the learner changes the model.
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
-# --- Lesson 02: the ResidualRegressor (the book's Figure 12-3) ----------------------------------
-
 _BOX_WIDTH, _BOX_HEIGHT, _GAP = 0.9, 0.8, 0.45
 _DENSE_COLOUR, _BLOCK_COLOUR, _SKIP_COLOUR = "#dbe9f6", "#fff4d6", "#b35900"
 _ARROW = {"arrowstyle": "-|>", "mutation_scale": 9}
 
 
 def draw_residual_regressor(model, ax):
-    """Draw a :class:`helpers.models.ResidualRegressor` as the book's Figure 12-3 does.
+    """Draw a :class:`helpers.lesson02_models.ResidualRegressor` as the book's Figure 12-3 does.
 
     The structure comes from the model itself (its Dense sizes, the layers in each block, how
     many times ``block1`` repeats), so the picture changes when the model does. Left to right:

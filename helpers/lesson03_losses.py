@@ -1,12 +1,13 @@
-"""Custom Keras models, as the lessons write them (``notebooks/02_custom_models.ipynb`` onwards).
+"""Lesson 03: losses and metrics computed from a model's internals.
+
+``notebooks/03_losses_and_metrics_from_internals.ipynb`` writes these out: a regressor that adds a
+reconstruction loss with ``add_loss`` and tracks it as a metric, the sweep of its weight that the
+lesson's widget shows, and ``ActivityPenalty`` (the solution of its exercise), a layer that adds
+its own loss.
 
 Each class here is written out, character for character, in a ``# @save`` cell of its lesson,
-where it is taught; later lessons and the tests import it from here instead of copying it, and
-``tests/test_notebook_sync.py`` fails if the two copies drift apart.
-
-Every class is registered with ``keras.saving.register_keras_serializable`` and has a
-``get_config``: a subclassed model has no static graph that Keras could save, so the native
-``.keras`` format rebuilds it from its class name and its constructor arguments.
+and ``tests/test_notebook_sync.py`` fails if the two copies drift apart. Every class is
+registered with ``keras.saving.register_keras_serializable`` and has a ``get_config``.
 """
 
 import functools
@@ -15,146 +16,6 @@ from typing import NamedTuple
 import keras
 import numpy as np
 import tensorflow as tf
-
-# --- Lesson 02: residual blocks and a subclassed regressor (the book's Figure 12-3) -----------
-
-
-@keras.saving.register_keras_serializable(package="helpers")
-class ResidualBlock(keras.layers.Layer):
-    """``n_layers`` Dense layers whose output is added back to the block's input.
-
-    The Dense layers live in a plain Python list: Keras tracks lists (and dicts) of layers
-    assigned to attributes, so their weights show up in ``block.weights`` and get trained and
-    saved. The sum ``inputs + Z`` needs ``Z`` as wide as the inputs, so feed the block inputs
-    with ``n_neurons`` features. ``build`` builds the Dense layers, so ``block.build(shape)``
-    alone creates every weight (Keras 3 does not build a layer's sublayers for it), and each
-    Dense layer gets the block's dtype policy, so mixed precision reaches them too.
-    """
-
-    def __init__(self, n_layers, n_neurons, **kwargs):
-        for name, value in (("n_layers", n_layers), ("n_neurons", n_neurons)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        super().__init__(**kwargs)
-        self.n_layers = n_layers
-        self.n_neurons = n_neurons
-        self.hidden = [
-            keras.layers.Dense(
-                n_neurons,
-                activation="elu",
-                kernel_initializer="he_normal",
-                dtype=self.dtype_policy,
-            )
-            for _ in range(n_layers)
-        ]
-
-    def build(self, input_shape):
-        shape = input_shape
-        for layer in self.hidden:
-            layer.build(shape)
-            shape = layer.compute_output_shape(shape)
-
-    def call(self, inputs):
-        Z = inputs
-        for layer in self.hidden:
-            Z = layer(Z)
-        return inputs + Z
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        base_config = super().get_config()
-        return {**base_config, "n_layers": self.n_layers, "n_neurons": self.n_neurons}
-
-
-@keras.saving.register_keras_serializable(package="helpers")
-class ResidualRegressor(keras.Model):
-    """The book's custom model: Dense, ``block1`` applied ``block1_repeats`` times, ``block2``.
-
-    The loop calls the *same* ``block1`` object again and again, so its weights are shared:
-    repeating it makes the network deeper without adding a single parameter. The defaults are
-    the book's (30 neurons, 2 layers per block, ``block1`` applied 1 + 3 times); the other
-    arguments let the lesson's widget and exercises try other shapes of the same idea.
-    ``build`` builds every sublayer, so ``model.build((None, 10))`` creates all the weights:
-    ``summary()`` counts them and ``load_weights`` has somewhere to put them.
-    """
-
-    def __init__(
-        self, output_dim, n_neurons=30, n_layers_per_block=2, block1_repeats=1 + 3, **kwargs
-    ):
-        for name, value in (
-            ("output_dim", output_dim),
-            ("n_neurons", n_neurons),
-            ("n_layers_per_block", n_layers_per_block),
-            ("block1_repeats", block1_repeats),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        super().__init__(**kwargs)
-        self.output_dim = output_dim
-        self.n_neurons = n_neurons
-        self.n_layers_per_block = n_layers_per_block
-        self.block1_repeats = block1_repeats
-        policy = self.dtype_policy  # each sublayer computes in the model's dtype
-        self.hidden1 = keras.layers.Dense(
-            n_neurons,
-            activation="elu",
-            kernel_initializer="he_normal",
-            dtype=policy,
-            name="hidden1",
-        )
-        self.block1 = ResidualBlock(n_layers_per_block, n_neurons, name="block1", dtype=policy)
-        self.block2 = ResidualBlock(n_layers_per_block, n_neurons, name="block2", dtype=policy)
-        self.out = keras.layers.Dense(output_dim, name="output", dtype=policy)
-
-    def build(self, input_shape):
-        self.hidden1.build(input_shape)
-        shape = self.hidden1.compute_output_shape(input_shape)
-        self.block1.build(shape)
-        self.block2.build(shape)
-        self.out.build(shape)
-
-    def call(self, inputs):
-        Z = self.hidden1(inputs)
-        for _ in range(self.block1_repeats):
-            Z = self.block1(Z)
-        Z = self.block2(Z)
-        return self.out(Z)
-
-    def get_config(self):
-        base_config = super().get_config()
-        return {
-            **base_config,
-            "output_dim": self.output_dim,
-            "n_neurons": self.n_neurons,
-            "n_layers_per_block": self.n_layers_per_block,
-            "block1_repeats": self.block1_repeats,
-        }
-
-
-def residual_regressor_parameter_counts(n_inputs, output_dim, n_neurons, n_layers_per_block):
-    """The parameters of a :class:`ResidualRegressor`, layer by layer, without building it.
-
-    Building a model to call ``count_params()`` takes tens of milliseconds; this formula takes
-    microseconds, which is what lets the lesson's sliders answer at once
-    (``tests/test_models_residual.py`` checks it against real models). Each Dense layer has a
-    kernel ``inputs x units`` and a bias ``units``. ``block1_repeats`` is not an argument: a
-    repeated block reuses its weights, so the count does not depend on it.
-
-    Returns:
-        A dict ``{"hidden1": ..., "block1": ..., "block2": ..., "output": ...}``.
-    """
-    block = n_layers_per_block * (n_neurons * n_neurons + n_neurons)
-    return {
-        "hidden1": n_inputs * n_neurons + n_neurons,
-        "block1": block,
-        "block2": block,
-        "output": n_neurons * output_dim + output_dim,
-    }
-
-
-# --- Lesson 03: losses and metrics computed from a model's internals --------------------------
 
 
 @keras.saving.register_keras_serializable(package="helpers")
@@ -359,3 +220,33 @@ def _train_stacked(parameters, model_weights, X, y, batches, learning_rate):
             m_hat = first_moments[i] / (1.0 - 0.9**step)
             v_hat = second_moments[i] / (1.0 - 0.999**step)
             variable.assign_sub(learning_rate * m_hat / (tf.sqrt(v_hat) + 1e-7))
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class ActivityPenalty(keras.layers.Layer):
+    """Returns its inputs unchanged and adds ``rate * mean(|inputs|)`` to the model's losses.
+
+    The solution of lesson 03's exercise. Put after a hidden layer, it pushes that layer's
+    activations towards zero (an L1 "sparsity" penalty). ``activity_regularizer=L1(rate)``
+    adds ``rate * sum(|inputs|) / batch_size`` instead: summed over each example's entries,
+    not averaged, so it is this penalty times the number of units (of entries per example,
+    beyond 2-D inputs). The loss comes from ``add_loss`` inside a layer: the model holding the
+    layer gathers it in ``model.losses``, and ``fit`` minimizes it with the compiled loss.
+    """
+
+    def __init__(self, rate=0.01, **kwargs):
+        if not 0 <= rate < float("inf"):  # also False for NaN
+            raise ValueError(f"rate must be finite and >= 0, got {rate!r}")
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * keras.ops.mean(keras.ops.abs(inputs)))
+        return inputs
+
+    def compute_output_shape(self, batch_input_shape):
+        return batch_input_shape
+
+    def get_config(self):
+        base_config = super().get_config()
+        return {**base_config, "rate": self.rate}

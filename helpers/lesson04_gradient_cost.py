@@ -8,8 +8,9 @@ question "how does the cost grow with n" has a clean answer: finite differences 
 
 from __future__ import annotations
 
-import statistics
-import time
+from helpers.timing import median_seconds
+from helpers.validation import require_int_in_range
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,17 +71,6 @@ def _cost_model_data(n_params: int, seed: int):
     return tf.constant(theta), tf.constant(inputs), tf.constant(targets)
 
 
-def median_seconds(run, repeats: int) -> float:
-    """The median wall time of ``repeats`` calls of ``run()``: robust to one slow call (a
-    context switch on a busy machine), which a mean is not."""
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
-
-
 @dataclass(frozen=True)
 class GradientCost:
     """Measured cost of one gradient of an ``n_params``-parameter loss, three ways.
@@ -113,15 +103,6 @@ class GradientCost:
         return self.central_difference_seconds / self.forward_seconds
 
 
-def _require_int_in_range(name: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        allowed = f"between {low} and {high:,}" if high is not None else f"at least {low}"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return int(value)
-
-
 def measure_gradient_cost(
     n_params: int, *, max_coordinates: int = 200, repeats: int = 5, seed: int = 0
 ) -> GradientCost:
@@ -148,9 +129,9 @@ def measure_gradient_cost(
     Returns:
         A :class:`GradientCost`.
     """
-    n_params = _require_int_in_range("n_params", n_params, 1, _MAX_COST_PARAMS)
-    max_coordinates = _require_int_in_range("max_coordinates", max_coordinates, 1)
-    repeats = _require_int_in_range("repeats", repeats, 1)
+    n_params = require_int_in_range("n_params", n_params, 1, _MAX_COST_PARAMS)
+    max_coordinates = require_int_in_range("max_coordinates", max_coordinates, 1)
+    repeats = require_int_in_range("repeats", repeats, 1)
     theta, inputs, targets = _cost_model_data(n_params, seed)
     sampled = min(n_params, max_coordinates)
     rng = np.random.default_rng(seed)

@@ -1,5 +1,4 @@
-"""Custom Keras layers, as lesson 01 (``notebooks/01_custom_layers.ipynb``) writes them, and
-lesson 03's ``ActivityPenalty`` (the solution of its exercise).
+"""Lesson 01's custom Keras layers, as ``notebooks/01_custom_layers.ipynb`` writes them.
 
 Each class here is written out, character for character, in a ``# @save`` cell of its lesson,
 where it is taught; later lessons and the tests import it from here instead of copying it, and
@@ -182,36 +181,3 @@ class MyDropout(keras.layers.Layer):
     def get_config(self):
         base_config = super().get_config()
         return {**base_config, "rate": self.rate, "seed": self.seed}
-
-
-# --- Lesson 03 (losses and metrics from model internals): a layer that adds its own loss ------
-
-
-@keras.saving.register_keras_serializable(package="helpers")
-class ActivityPenalty(keras.layers.Layer):
-    """Returns its inputs unchanged and adds ``rate * mean(|inputs|)`` to the model's losses.
-
-    The solution of lesson 03's exercise. Put after a hidden layer, it pushes that layer's
-    activations towards zero (an L1 "sparsity" penalty). ``activity_regularizer=L1(rate)``
-    adds ``rate * sum(|inputs|) / batch_size`` instead: summed over each example's entries,
-    not averaged, so it is this penalty times the number of units (of entries per example,
-    beyond 2-D inputs). The loss comes from ``add_loss`` inside a layer: the model holding the
-    layer gathers it in ``model.losses``, and ``fit`` minimizes it with the compiled loss.
-    """
-
-    def __init__(self, rate=0.01, **kwargs):
-        if not 0 <= rate < float("inf"):  # also False for NaN
-            raise ValueError(f"rate must be finite and >= 0, got {rate!r}")
-        super().__init__(**kwargs)
-        self.rate = rate
-
-    def call(self, inputs):
-        self.add_loss(self.rate * keras.ops.mean(keras.ops.abs(inputs)))
-        return inputs
-
-    def compute_output_shape(self, batch_input_shape):
-        return batch_input_shape
-
-    def get_config(self):
-        base_config = super().get_config()
-        return {**base_config, "rate": self.rate}

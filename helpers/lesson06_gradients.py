@@ -13,10 +13,7 @@ lesson 06 (``notebooks/06_custom_gradients.ipynb``) teaches:
 - :class:`MySoftplusDense`, a layer whose custom gradient can be deliberately broken, for the
   checker to catch.
 
-What a full Jacobian costs by forward and by reverse mode is in :mod:`helpers.jacobians`.
-
-``helpers.autodiff`` re-exports the names the lesson's issue fixed (``helpers.autodiff.X``); this
-module must not import ``helpers.autodiff`` at module level, or the two would import each other.
+What a full Jacobian costs by forward and by reverse mode is in :mod:`helpers.lesson06_jacobians`.
 """
 
 from __future__ import annotations
