@@ -6,11 +6,16 @@
 
 Each stack gets a fresh virtual environment (under ``.nox/``, git-ignored) on the Python running
 nox, installs this repository's ``helpers`` package into it the way its users do, then executes
-every lesson in a fresh kernel of that environment. Only errors count, not outputs: printed
+every lesson in a fresh kernel of that environment. Errors count, not outputs: printed
 versions and trained digits differ between releases, which is why this is not part of
 ``python -m pytest`` (whose nbval run compares outputs on the pinned set of requirements.txt).
-It prints one line per stack and lesson and exits non-zero if any cell raised outside the cells
-tagged ``raises-exception``. Downloads: two TensorFlow stacks from the package index.
+*Every* error counts, outside the cells tagged ``raises-exception``: each ``error`` output (IPython
+shows an exception raised while displaying a cell's value as one and still calls the cell ok),
+each traceback printed to stderr or to the kernel's log. The only outputs compared are those of
+the cells tagged ``compat-compare`` (a claim the prose makes, which must hold on every stack).
+It prints one line per stack and lesson (plus one line per changed claim) and exits non-zero on
+any error or changed claim. Downloads: two TensorFlow stacks from the package index (Colab's is
+the full ``tensorflow`` wheel, about 0.9 GB with its dependencies).
 """
 
 from __future__ import annotations
@@ -46,11 +51,16 @@ RUNNER = ("nbclient==0.11.0", "nbformat==5.11.1")
 NEWEST_STACK = ("ipywidgets", "ipython", "ipykernel", "numpy", "matplotlib", "scikit-learn")
 
 
-def _tensorflow_distribution() -> str:
-    """``tensorflow-cpu`` on Linux x86-64 (the same code without the CUDA libraries: a third of
-    the download), ``tensorflow`` elsewhere, as in requirements.txt."""
+def _tensorflow_distribution(stack: str) -> str:
+    """The TensorFlow wheel a stack runs.
+
+    Colab's stack: the full ``tensorflow`` wheel, which is what Colab preinstalls (its import
+    path differs from ``tensorflow-cpu``'s: it loads the CUDA stubs and warns when it finds no
+    GPU). Newest stack: ``tensorflow-cpu`` on Linux x86-64 (the same code without the CUDA
+    libraries: a third of the download), ``tensorflow`` elsewhere, as in requirements.txt.
+    """
     linux_x86 = sys.platform == "linux" and platform.machine() == "x86_64"
-    return "tensorflow-cpu" if linux_x86 else "tensorflow"
+    return "tensorflow-cpu" if linux_x86 and stack != "colab" else "tensorflow"
 
 
 def _versions(session: nox.Session, names) -> dict[str, str]:
@@ -72,7 +82,7 @@ def compat(session: nox.Session, stack: str) -> None:
     session.env["PYTHONPATH"] = None
     # ipykernel 6 starts debugpy, which warns on stdout about Python's frozen modules.
     session.env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-    tensorflow = _tensorflow_distribution()
+    tensorflow = _tensorflow_distribution(stack)
     # pip builds the package in-tree (build/): start from no earlier build, so no file deleted
     # from helpers/ since then can be shipped.
     shutil.rmtree("build", ignore_errors=True)

@@ -252,7 +252,15 @@ _RENDERED_JS = (
     inWidget: img.closest('.jupyter-widgets') !== null,
     loaded: img.complete && img.naturalWidth > 0,
   }));
+  // Every picture of the markdown cells (the Colab badge, diagrams): naturalWidth 0 is a
+  // broken image, e.g. an attachment JupyterLab's sanitizer dropped.
+  const markdownImages = [...panel.node.querySelectorAll('.jp-MarkdownCell img')].map((img) => ({
+    alt: img.alt,
+    src: (img.getAttribute('src') || '').slice(0, 60),
+    loaded: img.complete && img.naturalWidth > 0,
+  }));
   return {
+    markdownImages,
     widgetViews: widgets.length,
     texts: outputs.map((node) => node.textContent),
     plotImages: images.filter((image) => !image.inWidget).length,
@@ -366,6 +374,14 @@ def is_local(url: str) -> bool:
     """Whether a request stays on the test's server (data:, blob: and about: carry no host)."""
     host = urlsplit(url).hostname
     return host is None or host == "127.0.0.1"
+
+
+def markdown_image_count(notebook: nbformat.NotebookNode) -> int:
+    """How many pictures the markdown cells show (``![...](...)`` or ``<img``)."""
+    pattern = re.compile(r"!\[[^\]]*\]\(|<img\b", re.IGNORECASE)
+    return sum(
+        len(pattern.findall(cell.source)) for cell in notebook.cells if cell.cell_type == "markdown"
+    )
 
 
 def count_outputs(notebook: nbformat.NotebookNode) -> dict[str, int]:
@@ -615,6 +631,7 @@ class LabBrowser:
                 rendered["widgetViews"] >= expected["widgetViews"]
                 and rendered["plotImagesLoaded"] >= expected["plotImages"]
                 and rendered["widgetImagesLoaded"] == rendered["widgetImages"]
+                and all(image["loaded"] for image in rendered["markdownImages"])
                 and not any(
                     text in output for output in rendered["texts"] for text in WIDGET_FAILURE_TEXTS
                 )

@@ -34,6 +34,7 @@ from tests.browser_lab import (
     count_outputs,
     find_chromium,
     is_local,
+    markdown_image_count,
     network_isolation,
     visible_text,
 )
@@ -148,6 +149,15 @@ def test_every_plot_rendered(lesson):
     assert shown["widgetImagesLoaded"] == shown["widgetImages"], (
         f"only {shown['widgetImagesLoaded']} of {shown['widgetImages']} widget plots loaded"
     )
+
+
+def test_every_markdown_image_loaded(lesson):
+    # A broken image (naturalWidth 0) is what a learner sees first if the badge's attachment
+    # is dropped: JupyterLab's sanitizer drops SVG attachments.
+    images = lesson.rendered["markdownImages"]
+    assert len(images) >= markdown_image_count(lesson.notebook) > 0, images
+    broken = [image for image in images if not image["loaded"]]
+    assert not broken, f"markdown images that did not load: {broken}"
 
 
 def test_kernel_peak_memory_fits_binder(lesson):

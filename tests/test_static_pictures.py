@@ -3,11 +3,15 @@
 GitHub, nbviewer and ``jupyter nbconvert --to html`` cannot run a widget: without a picture in
 the same output they print its repr (``VBox(children=(...``). These tests check the picture where
 it is made (``LessonWidget``'s display path, under ipywidgets 8 and the ipywidgets 7 way), and
-where it is seen: each stored lesson rendered by nbconvert, as nbviewer would.
+where it is seen: each stored lesson rendered by nbconvert, as nbviewer would. A picture must also
+be worth looking at: a plot with no data (a widget still waiting for its first Train press) is
+refused, in pictures of widget states and in the stored lessons.
 """
 
 from __future__ import annotations
 
+import helpers.data
+import helpers.widgets
 from helpers.widgets import base, picture
 from helpers.widgets.base import WIDGET_VIEW, FigurePanel, LessonWidget, message_html
 
@@ -148,3 +152,77 @@ def test_pictures_do_not_warn(small_widget):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         picture.widget_picture(small_widget.widget)
+
+
+def test_a_picture_says_whether_its_plots_show_data():
+    empty, reference_only, with_data = (FigurePanel(width=2.0, height=1.5) for _ in range(3))
+    empty.axes.plot([], [], label="this run")
+    reference_only.axes.axhline(1.0)  # a reference line across the axes is not data
+    with_data.axes.plot([1, 2], [3, 4])
+    for panel in (empty, reference_only, with_data):
+        panel.redraw(full=True)
+    box = widgets.VBox([widgets.HTML("<b>loss</b>"), empty.image, reference_only.image])
+    assert picture.picture_plots(picture.widget_picture(box)) == (2, 2)
+    assert picture.picture_plots(picture.widget_picture(with_data.image)) == (1, 0)
+    assert picture.picture_plots(picture.widget_picture(widgets.HTML("x"))) == (0, 0)
+    assert picture.picture_plots(PNG_WITHOUT_TEXT) is None
+
+
+def _png_without_text() -> bytes:
+    buffer = io.BytesIO()
+    PIL.Image.new("RGB", (2, 2)).save(buffer, format="png")
+    return buffer.getvalue()
+
+
+PNG_WITHOUT_TEXT = _png_without_text()
+
+
+def displayed_picture(built: LessonWidget) -> bytes:
+    """The picture a lesson stores: the one displaying the widget produces."""
+    return built._repr_mimebundle_()["image/png"]
+
+
+def test_a_widget_waiting_for_a_train_press_is_pictured_after_one():
+    waiting = helpers.widgets.make_training_loop_widget(demo=False)
+    assert picture.picture_plots(displayed_picture(waiting)) == (1, 1), "the empty start state"
+    shown = helpers.widgets.make_training_loop_widget()
+    assert picture.picture_plots(displayed_picture(shown)) == (1, 0), "after one Train press"
+    assert "first call (tracing)" in shown.readouts["timing"].value
+    assert shown.demo is None, "the demo runs once, before the first display only"
+
+
+def test_widgets_without_a_plot_are_pictured_after_their_demo_too():
+    tracing = helpers.widgets.make_tracing_widget()
+    displayed_picture(tracing)
+    texts = picture.widget_texts(tracing.widget)
+    assert "concrete functions so far: 2" in texts, texts
+    assert any("did not trace" in text for text in texts), texts
+    untouched = helpers.widgets.make_tracing_widget(demo=False)
+    displayed_picture(untouched)
+    assert "concrete functions so far: 0" in picture.widget_texts(untouched.widget)
+    residual = helpers.widgets.make_residual_architecture_widget(
+        helpers.data.load_regression_data(), epochs=2
+    )
+    displayed_picture(residual)
+    assert "validation MSE after 2 epochs" in residual.readouts["validation_loss"].value
+
+
+def test_a_failing_demo_warns_and_the_widget_still_displays(small_widget):
+    def broken():
+        raise RuntimeError("no data")
+
+    built = LessonWidget(small_widget.widget, demo=broken)
+    with pytest.warns(RuntimeWarning, match="demo failed.*RuntimeError: no data"):
+        bundle = built._repr_mimebundle_()
+    assert WIDGET_VIEW in bundle and "image/png" in bundle
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
+def test_stored_pictures_show_data_in_every_plot(path):
+    for number, output in enumerate(widget_outputs(read(path)), start=1):
+        plots = picture.picture_plots(base64.b64decode(output["data"]["image/png"]))
+        assert plots is not None, f"{path.name}: widget {number}'s picture predates plot records"
+        assert plots[1] == 0, (
+            f"{path.name}: widget {number}'s picture shows {plots[1]} of {plots[0]} plots empty; "
+            "give its widget a demo (LessonWidget.demo) and re-execute the lesson"
+        )

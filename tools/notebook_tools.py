@@ -28,8 +28,9 @@ Colab cells), then re-executes the lessons::
     python -m tools.notebook_tools --repository you/your-fork
     python -m tools.notebook_tools
 
-Run every lesson top to bottom in this environment and report errors only, one line per lesson
-(what ``nox -s compat`` runs on Colab's stack and on the newest releases)::
+Run every lesson top to bottom in this environment and report every error (error outputs and
+tracebacks, outside ``raises-exception`` cells) and every changed ``compat-compare`` claim, one
+line per lesson (what ``nox -s compat`` runs on Colab's stack and on the newest releases)::
 
     python -m tools.notebook_tools --check STACK_NAME notebooks/*.ipynb
 """
@@ -48,6 +49,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -181,9 +183,11 @@ def helpers_definitions(helpers: Path = ROOT / "helpers") -> dict[str, list[tupl
 COLAB_BADGE_ID, COLAB_SETUP_ID = "colab-badge", "colab-setup"
 # The badge travels inside the notebook as a cell attachment: a lesson must ask no host but its
 # own server for anything (the browser test checks it), and an image linked from Colab's site
-# would be fetched by every front end that opens the lesson, offline ones included.
-COLAB_BADGE_ATTACHMENT = "colab-badge.svg"
-COLAB_BADGE_SVG = ROOT / "notebooks" / "images" / COLAB_BADGE_ATTACHMENT
+# would be fetched by every front end that opens the lesson, offline ones included. A PNG, not an
+# SVG: JupyterLab's sanitizer drops an SVG attachment and shows a broken image. The PNG is
+# colab-badge.svg (same folder) drawn by Chromium at its own size, 117 by 20 pixels.
+COLAB_BADGE_ATTACHMENT = "colab-badge.png"
+COLAB_BADGE_PNG = ROOT / "notebooks" / "images" / COLAB_BADGE_ATTACHMENT
 DEFAULT_BRANCH = "main"
 
 
@@ -216,10 +220,10 @@ def colab_badge_cell(path: Path) -> nbformat.NotebookNode:
     """
     import base64
 
-    svg = base64.b64encode(COLAB_BADGE_SVG.read_bytes()).decode("ascii")
+    png = base64.b64encode(COLAB_BADGE_PNG.read_bytes()).decode("ascii")
     return nbformat.v4.new_markdown_cell(
         colab_badge_source(path),
-        attachments={COLAB_BADGE_ATTACHMENT: {"image/svg+xml": svg}},
+        attachments={COLAB_BADGE_ATTACHMENT: {"image/png": png}},
     )
 
 
@@ -288,37 +292,155 @@ def write_colab_header(path: Path) -> None:
 # --- The compatibility run -----------------------------------------------------------------------
 
 
-def check_lesson(path: Path, timeout: int = 600) -> tuple[str | None, str]:
+COMPARED_TAG = "compat-compare"  # a code cell whose printed claim must hold on every stack
+TRACEBACK = "Traceback (most recent call last)"
+
+
+@dataclass
+class LessonCheck:
+    """What the compatibility run found in one lesson.
+
+    Attributes:
+        errors: one line per error outside the cells tagged ``raises-exception``: every
+            ``error`` output (IPython also reports an exception raised while *displaying* a
+            cell's value as one, yet calls the cell ok), every traceback a cell printed to
+            stderr, every traceback in the kernel's own log, and the cell that stopped the run.
+        changed: one line per difference between a ``compat-compare`` cell's stored text and
+            the text it prints on this stack.
+        pictures: widget outputs carrying their static picture, as ``"pictured/widgets"``.
+    """
+
+    errors: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    pictures: str = "0/0"
+
+    @property
+    def claims_changed(self) -> int:
+        return len({line.split(":", 1)[0] for line in self.changed})
+
+    def verdict(self) -> str:
+        """The lesson's one-line verdict: ``ok, ...`` or ``FAILED ...``."""
+        changed = self.claims_changed
+        claims = f"{changed} claim{'s' * (changed != 1)} changed, " if changed else ""
+        if self.errors:
+            more = f" (+{len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+            return f"FAILED {len(self.errors)} error(s): {self.errors[0]}{more}; {claims}".rstrip(
+                "; ,"
+            )
+        return f"ok, {claims}widgets with their picture: {self.pictures}"
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.changed)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)  # tracebacks come coloured
+
+
+def _exception_line(text: str) -> str:
+    """The ``SomeError: message`` line of a printed traceback (the first after its frames)."""
+    lines = [line.strip() for line in _plain(text).splitlines() if line.strip()]
+    found = [line for line in lines if re.match(r"[\w.]+(Error|Exception|Interrupt)(:|$)", line)]
+    return (found or lines[-1:] or ["(empty traceback)"])[0]
+
+
+def _shorten(text: str, width: int = 70) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= width else flat[: width - 1] + "…")
+
+
+def output_errors(cell: nbformat.NotebookNode) -> list[str]:
+    """Every error shown in ``cell``'s outputs: ``error`` outputs and stderr tracebacks."""
+    found = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            found.append(f"{output.ename}: {_plain(output.evalue)}".strip())
+        elif output.output_type == "stream" and output.name == "stderr":
+            for part in _plain(output.text).split(TRACEBACK)[1:]:
+                found.append(_exception_line(part))
+    return found
+
+
+def lesson_errors(notebook: nbformat.NotebookNode) -> list[str]:
+    """``output_errors`` of every code cell outside ``raises-exception``, naming the cell."""
+    return [
+        f"{error} (cell [{cell.get('execution_count')}])"
+        for cell in code_cells(notebook)
+        if "raises-exception" not in tags(cell)
+        for error in output_errors(cell)
+    ]
+
+
+def cell_text(cell: nbformat.NotebookNode) -> str:
+    """What ``cell`` printed or showed as text: its streams and ``text/plain`` results."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "text/plain" in output.get("data", {}):
+            parts.append(output.data["text/plain"] + "\n")
+    return _plain("".join(parts))
+
+
+def compared_changes(stored: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> list[str]:
+    """Each difference, line by line, between the stored and the fresh text of every code cell
+    tagged ``compat-compare`` (a cell the run did not reach is not compared)."""
+    import difflib
+
+    changes = []
+    pairs = zip(code_cells(stored), code_cells(fresh), strict=True)
+    for index, (old, new) in enumerate(pairs, start=1):
+        if COMPARED_TAG not in tags(old) or new.get("execution_count") is None:
+            continue
+        before, after = cell_text(old).splitlines(), cell_text(new).splitlines()
+        matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+        for kind, a0, a1, b0, b1 in matcher.get_opcodes():
+            if kind != "equal":
+                was, now = "\n".join(before[a0:a1]), "\n".join(after[b0:b1])
+                changes.append(f"cell [{index}]: stored {_shorten(was)}, now {_shorten(now)}")
+    return changes
+
+
+def check_lesson(path: Path, timeout: int = 600) -> LessonCheck:
     """Run a copy of lesson ``path`` top to bottom in a fresh kernel of *this* interpreter.
 
-    Returns ``(error, pictures)``: the first error outside the cells tagged ``raises-exception``
-    (``None`` if there is none) and how many widget outputs carry their static picture, as
-    ``"pictured/widgets"`` (a picture that fails leaves a warning, not an error). The copy runs
-    in a temporary folder, so whatever the lesson saves lands there, not in the repository.
+    Counts every error outside the cells tagged ``raises-exception`` and compares the text of
+    the cells tagged ``compat-compare`` with their stored text (see :class:`LessonCheck`). The
+    copy runs in a temporary folder, so whatever the lesson saves lands there, not in the
+    repository.
     """
     import shutil
 
     from nbclient.exceptions import CellExecutionError
 
+    result = LessonCheck()
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / path.name
         shutil.copy(path, copy)
         notebook = read(copy)
-        try:
-            # The kernel's own log lines would interleave with the report (cell outputs come
-            # through the kernel's messages, not these streams).
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-            notebook_client(notebook, copy, timeout).execute(**quiet)
-        except CellExecutionError as error:
-            plain = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # tracebacks come coloured
-            lines = [line for line in plain.splitlines() if line.strip()]
-            error_line = next(
-                (line for line in reversed(lines) if re.match(r"\w+(Error|Exception)\b", line)),
-                lines[-1] if lines else "cell failed",
-            )
-            return error_line, ""
+        stored = read(copy)
+        # The kernel's own log goes to a file, not into the report: the tracebacks in it
+        # (a failing comm or display callback) count, its warnings do not.
+        with open(Path(folder) / "kernel.log", "w+") as log:
+            stopped = None
+            try:
+                quiet = {"stdout": subprocess.DEVNULL, "stderr": log}
+                notebook_client(notebook, copy, timeout).execute(**quiet)
+            except CellExecutionError as error:
+                stopped = _exception_line(str(error))
+            log.seek(0)
+            kernel_log = _plain(log.read())
+    result.errors = lesson_errors(notebook)
+    if stopped is not None and not any(error.startswith(stopped) for error in result.errors):
+        result.errors.append(f"{stopped} (stopped the run)")
+    result.errors += [
+        f"{_exception_line(part)} (kernel log)" for part in kernel_log.split(TRACEBACK)[1:]
+    ]
+    result.changed = compared_changes(stored, notebook)
     views = widget_outputs(notebook)
-    return None, f"{sum('image/png' in output['data'] for output in views)}/{len(views)}"
+    result.pictures = f"{sum('image/png' in output['data'] for output in views)}/{len(views)}"
+    return result
 
 
 def _use_this_interpreter_for_kernels() -> None:
@@ -347,17 +469,19 @@ def stack_versions() -> str:
 
 
 def check_lessons(stack: str, paths: list[Path]) -> int:
-    """Print one line per lesson (``stack  lesson  ok|FAILED ...``); return the failure count."""
+    """Print one line per lesson (``stack  lesson  ok|FAILED ...``), then one line per changed
+    ``compat-compare`` claim; return the number of lessons with an error or a changed claim."""
     _use_this_interpreter_for_kernels()
     print(f"{stack}: {stack_versions()}", flush=True)
     failures = 0
     for path in paths:
         start = time.perf_counter()
-        error, pictures = check_lesson(path.resolve())
+        result = check_lesson(path.resolve())
         seconds = time.perf_counter() - start
-        verdict = f"FAILED {error}" if error else f"ok, widgets with their picture: {pictures}"
-        print(f"{stack:8} {path.name:48} {verdict} ({seconds:.0f} s)", flush=True)
-        failures += error is not None
+        print(f"{stack:8} {path.name:48} {result.verdict()} ({seconds:.0f} s)", flush=True)
+        for line in result.changed:
+            print(f"{stack:8}   {path.name} {line}", flush=True)
+        failures += result.failed
     return failures
 
 
@@ -374,7 +498,9 @@ def main(arguments: list[str]) -> int:
         "--colab-header", action="store_true", help="add or refresh the Colab badge and cell"
     )
     action.add_argument(
-        "--check", metavar="STACK", help="run each lesson, report errors only, one line each"
+        "--check",
+        metavar="STACK",
+        help="run each lesson, report its errors and changed claims, one line each",
     )
     action.add_argument(
         "--sync-saved",

@@ -14,12 +14,13 @@ building a new figure on every slider move, which is what keeps a widget's answe
 from __future__ import annotations
 
 from helpers.validation import require_choice
-from helpers.widgets.picture import widget_picture
+from helpers.widgets.picture import register_plot, widget_picture
 
 import functools
 import html
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ipywidgets as widgets
@@ -41,12 +42,17 @@ class LessonWidget:
         readouts: the outputs by name (``HTML`` readouts, ``Image`` plots).
         builder: the name of the ``make_..._widget`` function that built it, set by
             :func:`lesson_widget_builder`: the benchmark reports each timing under it.
+        demo: for a widget whose interesting state needs an action (a Train press, a few
+            calls), that action: it runs once, just before the widget is first displayed, so
+            the live view *and* the stored picture show the widget at work, not an empty
+            start. A builder's ``demo=False`` drops it (tests that start from the start).
     """
 
     widget: widgets.Widget
     controls: dict[str, widgets.Widget] = field(default_factory=dict)
     readouts: dict[str, widgets.Widget] = field(default_factory=dict)
     builder: str = ""
+    demo: Callable[[], object] | None = None
 
     def __post_init__(self):
         # CSS classes named after the handles let the browser test find each control and
@@ -64,6 +70,7 @@ class LessonWidget:
         widget's repr, the way ipympl's canvas does. A picture that cannot be drawn costs the
         picture only: the live widget is still displayed, with a one-line warning.
         """
+        self.run_demo()
         bundle = widget_view_bundle(self.widget, **kwargs)
         try:
             bundle["image/png"] = widget_picture(self.widget)
@@ -75,6 +82,20 @@ class LessonWidget:
                 stacklevel=2,
             )
         return bundle
+
+    def run_demo(self) -> None:
+        """Run the :attr:`demo` action, once: a failure warns and leaves the widget as it was."""
+        demo, self.demo = self.demo, None
+        if demo is None:
+            return
+        try:
+            demo()
+        except Exception as error:  # the widget still works: a learner can press the button
+            warnings.warn(
+                f"the widget's demo failed ({type(error).__name__}: {error})",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
 
 def set_tooltip(control: widgets.Widget, text: str) -> None:
@@ -93,12 +114,17 @@ def lesson_widget_builder(make):
     The benchmark times every control of every live widget and reports each under the builder
     that made it; recording the name here keeps that true however a builder wires its controls
     (closures, a class's bound methods).
+
+    Every builder also takes ``demo=False``: the widget then skips its :attr:`LessonWidget.demo`
+    action and is first shown in its starting state (tests of that state use it).
     """
 
     @functools.wraps(make)
-    def build(*args, **kwargs):
+    def build(*args, demo: bool = True, **kwargs):
         built = make(*args, **kwargs)
         built.builder = make.__name__
+        if not demo:
+            built.demo = None
         return built
 
     return build
@@ -113,6 +139,11 @@ def widget_view_bundle(widget: widgets.Widget, **kwargs) -> dict:
     ipywidgets 8 returns it from ``_repr_mimebundle_``. ipywidgets 7 (Google Colab's) has no such
     method: it publishes the very same bundle from ``_ipython_display_``, which IPython calls
     *instead of* any other repr, so an object wrapping a widget must build the bundle itself.
+
+    ``kwargs`` are IPython's ``include``/``exclude``: they go to ipywidgets 8's method only.
+    ipywidgets 7's ``_handle_displayed(**kwargs)`` hands its keyword arguments on to every
+    display callback, and ``Box``'s callback takes none: forwarding them raised a ``TypeError``
+    that IPython showed as a traceback above every widget on Colab.
     """
     own = getattr(widget, "_repr_mimebundle_", None)
     if own is not None:
@@ -121,7 +152,7 @@ def widget_view_bundle(widget: widgets.Widget, **kwargs) -> dict:
     bundle = {"text/plain": plaintext[:110] + "…" if len(plaintext) > 110 else plaintext}
     if widget._view_name is not None:
         bundle[WIDGET_VIEW] = {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
-        widget._handle_displayed(**kwargs)  # what ipywidgets 7 does after displaying a view
+        widget._handle_displayed()  # what ipywidgets 7's _ipython_display_ does after display
     return bundle
 
 
@@ -145,6 +176,7 @@ class FigurePanel:
         axes = self.figure.subplots(1, ncols)
         self.axes = list(axes) if ncols > 1 else axes
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width * dpi}px"))
+        register_plot(self.image, self.figure)  # its picture tells an empty plot from data
         self._background = None
         self._backgrounds: dict = {}
         self._animated: list = []

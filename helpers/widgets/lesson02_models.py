@@ -257,6 +257,7 @@ class _ResidualArchitectureView:
                 "output_shape": self.shapes,
                 "validation_loss": self.validation,
             },
+            demo=self.train,  # shown trained once (the starting shape), not "Press Train"
         )
 
 

@@ -276,7 +276,8 @@ class TrainingLoopExplorer:
                 widgets.HBox([r["plot"], r["gradients"]]),
             ]
         )
-        return LessonWidget(box, self.controls, self.readouts)
+        # Shown after one Train press with the starting settings: a loss curve, not empty axes.
+        return LessonWidget(box, self.controls, self.readouts, demo=self.on_train)
 
 
 @lesson_widget_builder
@@ -392,6 +393,13 @@ class TracingExplorer:
         items = "".join(f"<li><code>{html.escape(s)}</code></li>" for s in signatures)
         self.readouts["signatures"].value = f"<ol>{items}</ol>" if items else ""
 
+    def demo(self) -> None:
+        """A scalar float32 tensor, a vector (a second trace), the scalar again (no trace)."""
+        scalar, vector = "float32 tensor, shape ()", "float32 tensor, shape (2,)"
+        for label in (scalar, vector, scalar):
+            self.controls["argument"].value = label
+            self.call()
+
     def lesson_widget(self) -> LessonWidget:
         c, r = self.controls, self.readouts
         box = widgets.VBox(
@@ -405,7 +413,7 @@ class TracingExplorer:
                 r["signatures"],
             ]
         )
-        return LessonWidget(box, self.controls, self.readouts)
+        return LessonWidget(box, self.controls, self.readouts, demo=self.demo)
 
 
 @lesson_widget_builder

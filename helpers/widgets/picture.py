@@ -23,6 +23,7 @@ import io
 import math
 import os
 import re
+import weakref
 from dataclasses import dataclass
 from functools import cache
 
@@ -30,6 +31,7 @@ import ipywidgets as widgets
 import PIL.Image
 import PIL.ImageDraw
 import PIL.ImageFont
+import PIL.PngImagePlugin
 
 FONT_SIZE = 13
 LINE_HEIGHT = 18
@@ -177,11 +179,40 @@ def _stack(images: list, vertical: bool, gap: int = GAP) -> PIL.Image.Image | No
     return canvas
 
 
+# The matplotlib figure behind each plot readout (``FigurePanel`` registers its ``Image``): the
+# picture then knows which images are plots, and whether they show any data.
+_PLOT_FIGURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def register_plot(image: widgets.Image, figure) -> None:
+    """Record that ``image`` shows ``figure``: its picture will tell whether it plots data."""
+    _PLOT_FIGURES[image] = figure
+
+
+def plots_data(figure) -> bool:
+    """Whether ``figure`` shows data: a line with points (reference lines across the whole
+    axes, ``axhline``/``axvline``, do not count), a scatter or a filled area, a bar or an image.
+    A plot whose lines are all empty is a widget waiting for an action (say, a Train press)."""
+    for axes in figure.axes:
+        for line in axes.lines:
+            across = line.get_transform() is not axes.transData  # axhline/axvline: axes units
+            if line.get_visible() and len(line.get_xdata()) and not across:
+                return True
+        for collection in axes.collections:
+            if collection.get_visible() and len(collection.get_offsets()):
+                return True
+        if any(patch.get_visible() for patch in axes.patches) or axes.images:
+            return True
+    return False
+
+
 class Picture:
-    """Draws a widget tree; ``texts`` records every string drawn (tests read it)."""
+    """Draws a widget tree; ``texts`` records every string drawn (tests read it), ``plots``
+    counts the plot readouts drawn and ``empty_plots`` those showing no data."""
 
     def __init__(self):
         self.texts: list[str] = []
+        self.plots = self.empty_plots = 0
 
     # --- text -----------------------------------------------------------------------------
     def _runs_width(self, runs: list[Run]) -> float:
@@ -313,6 +344,10 @@ class Picture:
             children = [self.draw(child) for child in widget.children]
             return _stack(children, vertical=not isinstance(widget, widgets.HBox))
         if isinstance(widget, widgets.Image):
+            figure = _PLOT_FIGURES.get(widget)
+            if figure is not None:
+                self.plots += 1
+                self.empty_plots += not plots_data(figure)
             if not widget.value:
                 return None
             return PIL.Image.open(io.BytesIO(bytes(widget.value))).convert("RGB")
@@ -352,16 +387,34 @@ def _escaped(label: widgets.Label) -> str:
 
 
 def widget_picture(widget: widgets.Widget) -> bytes:
-    """A PNG of ``widget``'s current state: its controls, plots and readouts (see module doc)."""
-    image = Picture().framed(widget)
+    """A PNG of ``widget``'s current state: its controls, plots and readouts (see module doc).
+
+    The PNG also says, in two text chunks, how many plots it shows (``plots``) and how many of
+    them show no data (``plots without data``): a stored picture of a widget still waiting for
+    its first action is then found by reading the file (see :func:`picture_plots`).
+    """
+    picture = Picture()
+    image = picture.framed(widget)
     palette = image.quantize(
         colors=PALETTE_COLOURS,
         method=PIL.Image.Quantize.MEDIANCUT,
         dither=PIL.Image.Dither.NONE,
     )
+    info = PIL.PngImagePlugin.PngInfo()
+    info.add_text("plots", str(picture.plots))
+    info.add_text("plots without data", str(picture.empty_plots))
     buffer = io.BytesIO()
-    palette.save(buffer, format="png", optimize=True)
+    palette.save(buffer, format="png", optimize=True, pnginfo=info)
     return buffer.getvalue()
+
+
+def picture_plots(png: bytes) -> tuple[int, int] | None:
+    """``(plots, plots without data)`` as a picture by :func:`widget_picture` records them;
+    ``None`` for a PNG that does not say (drawn before pictures recorded it)."""
+    text = PIL.Image.open(io.BytesIO(png)).text
+    if "plots" not in text:
+        return None
+    return int(text["plots"]), int(text["plots without data"])
 
 
 def widget_texts(widget: widgets.Widget) -> list[str]:
