@@ -158,6 +158,14 @@ def _check_model_and_optimizer(model, optimizer):
             "'mixed_float16', for which compile() wraps the optimizer in a LossScaleOptimizer: "
             "the loop would train differently; use compile() and fit()"
         )
+    variable_dtype = getattr(getattr(model, "dtype_policy", None), "variable_dtype", None)
+    if variable_dtype not in (None, keras.config.floatx()):
+        raise ValueError(
+            f"the model's variables are {variable_dtype} but Keras' floatx is "
+            f"{keras.config.floatx()!r}, the loss's dtype: the loss and model.losses would not "
+            f"add up (fit fails on this model too); call keras.config.set_floatx("
+            f"{variable_dtype!r}) as well"
+        )
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) or (
         getattr(optimizer, "loss_scale_factor", None) is not None
     ):
@@ -308,7 +316,8 @@ def fit_with_custom_loop(
     (``LossScaleOptimizer``, ``loss_scale_factor``, or a ``mixed_float16`` model, for which
     ``compile`` adds a ``LossScaleOptimizer`` itself), a loss without reduction, the names
     ``compile`` resolves from the targets' shapes (``"accuracy"``, ``"crossentropy"``), sparse
-    inputs, and empty data.
+    inputs, empty data, and a model whose variables are not of Keras' ``floatx`` (a float64
+    policy without ``set_floatx("float64")``, on which ``fit`` fails too).
 
     Returns:
         ``{"loss": [...], "<metric>": [...], "val_loss": [...], ...}``: one float per epoch.
