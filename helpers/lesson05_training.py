@@ -116,16 +116,28 @@ def batch_order(n_rows: int, epoch: int, seed=None) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n_rows)
 
 
+def _is_sparse(array) -> bool:
+    """A SciPy sparse matrix or a ``tf.SparseTensor``: ``fit`` takes them, the loop does not."""
+    return hasattr(array, "toarray") or isinstance(array, tf.SparseTensor)
+
+
 def _check_fit_arguments(X, y, epochs, batch_size, mode, validation_data):
     validate_positive_int("epochs", epochs)
     validate_positive_int("batch_size", batch_size)
     validate_mode(mode)
+    if _is_sparse(X) or _is_sparse(y):
+        raise ValueError(
+            "fit_with_custom_loop slices dense arrays, got a sparse one: pass X.toarray() "
+            "(or tf.sparse.to_dense(X)), or use compile() and fit(), which take sparse inputs"
+        )
     if isinstance(y, list | tuple | dict):
         raise ValueError(
             "fit_with_custom_loop trains a model with one output on one array of targets, got "
             f"y as a {type(y).__name__}: for several outputs use compile() and fit()"
         )
     validate_same_length(X, y)
+    if len(X) == 0:
+        raise ValueError("X and y are empty: there is no batch to train on (fit trains nothing)")
     if validation_data is not None:
         if len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_valid, y_valid)")
@@ -139,6 +151,20 @@ def _check_model_and_optimizer(model, optimizer):
         raise ValueError(
             f"fit_with_custom_loop trains a model with one output, this one has {len(outputs)}: "
             "for several outputs use compile() and fit()"
+        )
+    if getattr(getattr(model, "dtype_policy", None), "name", None) == "mixed_float16":
+        raise ValueError(
+            "fit_with_custom_loop does not scale the loss, and this model's dtype policy is "
+            "'mixed_float16', for which compile() wraps the optimizer in a LossScaleOptimizer: "
+            "the loop would train differently; use compile() and fit()"
+        )
+    variable_dtype = getattr(getattr(model, "dtype_policy", None), "variable_dtype", None)
+    if variable_dtype not in (None, keras.config.floatx()):
+        raise ValueError(
+            f"the model's variables are {variable_dtype} but Keras' floatx is "
+            f"{keras.config.floatx()!r}, the loss's dtype: the loss and model.losses would not "
+            f"add up (fit fails on this model too); call keras.config.set_floatx("
+            f"{variable_dtype!r}) as well"
         )
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) or (
         getattr(optimizer, "loss_scale_factor", None) is not None
@@ -210,6 +236,27 @@ def as_loss(loss):
     return _FunctionLoss(loss, name)
 
 
+def as_metrics(metrics):
+    """``metrics`` as ``compile`` takes them (a list or tuple, or None), as ``Metric`` objects."""
+    if metrics is None:
+        return []
+    if not isinstance(metrics, list | tuple):
+        raise ValueError(
+            f"metrics must be a list or tuple (as in compile()), got {metrics!r}: "
+            f"write metrics=[{metrics!r}]"
+        )
+    return [as_metric(metric) for metric in metrics]
+
+
+def as_optimizer(optimizer):
+    """``optimizer`` (an optimizer or a name such as ``"adam"``) as ``compile`` takes it."""
+    if isinstance(optimizer, str):
+        return keras.optimizers.get(optimizer)
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise ValueError(f"optimizer must be a keras optimizer or a name, got {optimizer!r}")
+    return optimizer
+
+
 def as_metric(metric):
     """``metric`` (a ``keras.metrics.Metric``, a function or a name such as ``"mae"``) as the
     ``Metric`` object ``compile`` would use, named as ``fit``'s history names it."""
@@ -251,8 +298,9 @@ def fit_with_custom_loop(
     Each epoch walks the data in batches of ``batch_size`` (the last one smaller), in order
     when ``seed`` is None (as ``fit(..., shuffle=False)``), else shuffled from ``seed``. The
     epoch's loss is the mean of the step losses weighted by batch size, as ``fit`` reports it.
-    ``loss_fn`` and ``metrics`` are taken as ``compile`` takes them (objects, functions or
-    names like ``"mse"``); the metrics are reset at the start of each epoch. With
+    ``optimizer``, ``loss_fn`` and ``metrics`` are taken as ``compile`` takes them (objects,
+    functions or names like ``"adam"``, ``"mse"``); the metrics are reset at the start of each
+    epoch. With
     ``validation_data``, the loss and metrics are computed on it after each epoch, in batches
     of ``batch_size`` as ``fit`` does (``val_`` keys). Float data is cast to float32, and an
     optimizer with ``use_ema=True`` gets its averages swapped in at the end, as in ``fit``.
@@ -265,16 +313,20 @@ def fit_with_custom_loop(
     (``fit(jit_compile=True)`` draws the same as ``"xla"``).
 
     Refused with a ``ValueError`` (use ``compile`` and ``fit``): several outputs, loss scaling
-    (``LossScaleOptimizer``, ``loss_scale_factor``), a loss without reduction, and the names
-    ``compile`` resolves from the targets' shapes (``"accuracy"``, ``"crossentropy"``).
+    (``LossScaleOptimizer``, ``loss_scale_factor``, or a ``mixed_float16`` model, for which
+    ``compile`` adds a ``LossScaleOptimizer`` itself), a loss without reduction, the names
+    ``compile`` resolves from the targets' shapes (``"accuracy"``, ``"crossentropy"``), sparse
+    inputs, empty data, and a model whose variables are not of Keras' ``floatx`` (a float64
+    policy without ``set_floatx("float64")``, on which ``fit`` fails too).
 
     Returns:
         ``{"loss": [...], "<metric>": [...], "val_loss": [...], ...}``: one float per epoch.
     """
     _check_fit_arguments(X, y, epochs, batch_size, mode, validation_data)
+    optimizer = as_optimizer(optimizer)
     _check_model_and_optimizer(model, optimizer)
     X, y = as_float_data(X), as_float_data(y)
-    loss_fn, metrics = as_loss(loss_fn), [as_metric(metric) for metric in metrics]
+    loss_fn, metrics = as_loss(loss_fn), as_metrics(metrics)
     if model.built and not optimizer.built:
         optimizer.build(model.trainable_variables)  # as fit does: the first call traces once
     train_step = make_train_step(model, optimizer, loss_fn, mode)

@@ -16,6 +16,7 @@ def make_train_digits(
     training_penalty=True,
     reset="epoch",
     training=True,
+    validation_training=None,
 ):
     """A solution of exercise 1, or one with a chosen mistake: ``reset`` is when the training
     metrics are reset ("epoch", "never" or "step")."""
@@ -53,7 +54,7 @@ def make_train_digits(
             X_eval, y_eval = (
                 (X_valid[-32:], y_valid[-32:]) if last_batch_validation else (X_valid, y_valid)
             )
-            y_pred = model(X_eval)
+            y_pred = model(X_eval, training=validation_training)
             val_loss = float(np.mean(loss_fn(y_eval, y_pred)))
             if with_regularization:
                 val_loss += sum(float(loss) for loss in model.losses)
@@ -79,6 +80,33 @@ class TestDigitsTrainingLoop:
         assert failed_lines(report) == [
             "val_loss is the trained model's loss on the validation set, model.losses included"
         ]
+        assert "without model.losses: add them" in str(report)
+
+    def test_compile_and_fit_instead_of_a_loop_fail_the_training_lines(self):
+        """The exercise asks for a loop: fit's own history would pass every number."""
+
+        def with_fit(model, optimizer, train_data, valid_data, *, epochs, batch_size):
+            model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+            fitted = model.fit(
+                *train_data,
+                epochs=epochs,
+                batch_size=batch_size,
+                validation_data=valid_data,
+                verbose=0,
+            )
+            return fitted.history
+
+        report = check_digits_training_loop(with_fit, epochs=1)
+        assert failed_lines(report) == [
+            "loss is the mean of each epoch's step losses, model.losses included",
+            "accuracy is each epoch's accuracy over that epoch's batches",
+        ]
+        assert "compile() and fit()" in str(report)
+
+    def test_validating_in_training_mode_is_named(self):
+        report = check_digits_training_loop(make_train_digits(validation_training=True), epochs=1)
+        assert "evaluate the validation set with training=False" in str(report)
+        assert "KeyError" not in str(report)
 
     def test_forgetting_model_losses_in_the_training_loss_fails_that_line(self):
         report = check_digits_training_loop(make_train_digits(training_penalty=False))

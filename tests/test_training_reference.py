@@ -167,6 +167,7 @@ CASES = [
         metrics=lambda: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     ),
     case("no-validation", validation=False, metrics=lambda: []),
+    case("optimizer-by-name-metrics-none", optimizer=lambda: "adam", metrics=lambda: None),
 ]
 
 
@@ -230,6 +231,33 @@ def two_output_model():
     return keras.Model(inputs, [keras.layers.Dense(1)(inputs), keras.layers.Dense(1)(inputs)])
 
 
+def mixed_precision_model():
+    """A model built under the ``mixed_float16`` policy: ``compile`` wraps a plain optimizer in
+    a ``LossScaleOptimizer`` for it (``auto_scale_loss``), so ``fit`` scales the loss."""
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        return regressor()
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+def float64_policy_model():
+    """Variables in float64 while floatx stays float32: fit fails on it too (float32 loss plus
+    float64 penalties); with ``set_floatx("float64")`` as well, the loop and fit agree."""
+    keras.config.set_dtype_policy("float64")
+    try:
+        return regressor(l2=0.01)
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+def test_fit_scales_the_loss_of_a_mixed_precision_model():
+    """Why such a model is refused: with the same plain optimizer, fit trains differently."""
+    model = mixed_precision_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
 REFUSED = [
     pytest.param(
         dict(optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.01))),
@@ -249,6 +277,12 @@ REFUSED = [
         dict(loss_fn=keras.losses.MeanSquaredError(reduction=None)), "reduction", id="no-reduction"
     ),
     pytest.param(dict(loss_fn=42), "loss must be", id="not-a-loss"),
+    pytest.param(dict(model=mixed_precision_model()), "mixed_float16", id="mixed-precision"),
+    pytest.param(dict(model=float64_policy_model()), "set_floatx", id="float64-policy"),
+    pytest.param(dict(X=np.zeros((0, N_FEATURES)), y=np.zeros((0, 1))), "empty", id="empty"),
+    pytest.param(dict(X="sparse"), "sparse", id="scipy-sparse-inputs"),
+    pytest.param(dict(metrics="mae"), "metrics must be a list", id="metrics-a-bare-string"),
+    pytest.param(dict(optimizer=0.01), "optimizer must be", id="not-an-optimizer"),
 ]
 
 
@@ -260,9 +294,38 @@ def test_what_the_loop_does_not_do_is_refused_by_name(override, named):
         optimizer=keras.optimizers.SGD(0.01),
         loss_fn="mse",
         metrics=[],
+        X=X,
         y=y,
     )
     settings.update(override)
-    model, y = settings.pop("model"), settings.pop("y")
+    if isinstance(settings["X"], str):  # built here: the test module does not import SciPy
+        import scipy.sparse
+
+        settings["X"] = scipy.sparse.csr_matrix(X)
+    model, X, y = settings.pop("model"), settings.pop("X"), settings.pop("y")
     with pytest.raises(ValueError, match=named):
         training.fit_with_custom_loop(model, X, y, epochs=1, batch_size=8, **settings)
+
+
+@pytest.mark.parametrize(("policy", "floatx"), [("float64", "float64"), ("mixed_bfloat16", None)])
+def test_other_dtype_policies_match_fit(policy, floatx):
+    """A float64 model (with floatx float64 too) and a bfloat16 one (no loss scaling: compile
+    adds a LossScaleOptimizer for mixed_float16 only) train as fit trains them."""
+    X, y = regression_data(32, 1, dtype="float64")
+    common = dict(epochs=2, batch_size=16, validation_data=regression_data(20, 2))
+    keras.config.set_dtype_policy(policy)
+    keras.config.set_floatx(floatx or "float32")
+    try:
+        loop_model = regressor(l2=0.01)
+        loop = training.fit_with_custom_loop(
+            loop_model, X, y, optimizer=keras.optimizers.Nadam(0.01), loss_fn="mse", **common
+        )
+        fit_model = regressor(l2=0.01)
+        fit_model.compile(optimizer=keras.optimizers.Nadam(0.01), loss="mse", run_eagerly=False)
+        fitted = fit_model.fit(X, y, shuffle=False, verbose=0, **common).history
+    finally:
+        keras.config.set_dtype_policy("float32")
+        keras.config.set_floatx("float32")
+    assert sorted(loop) == sorted(fitted)
+    for key in fitted:
+        np.testing.assert_allclose(loop[key], fitted[key], rtol=RTOL, err_msg=key)

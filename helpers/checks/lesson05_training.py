@@ -71,13 +71,15 @@ def _true_validation(model, X_valid, y_valid):
     main = float(np.mean(keras.losses.sparse_categorical_crossentropy(y_valid, y_pred)))
     loss = main + sum(float(loss) for loss in model.losses)
     accuracy = float(np.mean(np.argmax(y_pred, axis=-1) == y_valid))
-    return loss, accuracy
+    return loss, accuracy, main
 
 
 def _recorded_epochs(model, labels_by_row, epochs):
     """Each epoch's true training loss (the mean of its steps' losses, each the batch's mean
     cross-entropy plus the penalty; weighted by batch size or not) and accuracy, recomputed
-    from what the model recorded. None when the steps do not split evenly into epochs."""
+    from what the model recorded. None when the steps do not split evenly into epochs, a
+    message when the model was called with ``training=True`` on rows that are not training
+    rows (a validation pass in training mode)."""
     import numpy as np
 
     n_rows, n_calls = (int(count) for count in model.counts.numpy())
@@ -86,7 +88,13 @@ def _recorded_epochs(model, labels_by_row, epochs):
     log = model.log.numpy()[:n_rows].astype(np.float64)
     sizes = model.sizes.numpy()[:n_calls].astype(int)
     penalties = model.penalties.numpy()[:n_calls].astype(np.float64)
-    labels = np.array([labels_by_row[row.tobytes()] for row in log[:, :64].astype(np.float32)])
+    labels = [labels_by_row.get(row.tobytes()) for row in log[:, :64].astype(np.float32)]
+    if None in labels:
+        return (
+            "the model was called with training=True on rows that are not training rows: "
+            "evaluate the validation set with training=False"
+        )
+    labels = np.array(labels)
     probabilities = np.clip(log[:, 64:], 1e-7, 1 - 1e-7)
     cross_entropy = -np.log(probabilities[np.arange(n_rows), labels])
     correct = np.argmax(log[:, 64:], axis=1) == labels
@@ -178,11 +186,18 @@ class _DigitsLoopProperties:
         values = self.recorded(name)
         if values is None or len(values) != self.epochs:
             return False, f"expected {self.epochs} values of {name}"
+        if getattr(self.model, "compiled", False):
+            return False, (
+                "the model was compiled (compile() and fit()): the exercise asks for your own "
+                "loop, a tape and apply_gradients"
+            )
         if int(self.model.counts.numpy()[1]) == 0:
             return False, "the model was never called with training=True: train it in that mode"
         truth = _recorded_epochs(self.model, self.labels_by_row, self.epochs)
         if truth is None:
             return False, "the model was not trained the same number of steps in each epoch"
+        if isinstance(truth, str):
+            return False, truth
         for epoch, (value, true) in enumerate(zip(values, truth, strict=True), start=1):
             candidates = true[index] if index == 0 else (true[index],)
             if not any(math.isclose(value, c, rel_tol=1e-3, abs_tol=1e-4) for c in candidates):
@@ -211,9 +226,13 @@ class _DigitsLoopProperties:
         values = self.recorded(name)
         if values is None:
             return False, f"no {name} recorded"
-        actual = _true_validation(self.model, self.X_valid, self.y_valid)[index]
+        truth = _true_validation(self.model, self.X_valid, self.y_valid)
+        actual = truth[index]
         ok = math.isclose(values[-1], actual, rel_tol=1e-3, abs_tol=1e-4)
-        return ok, f"reported {values[-1]:.4g}, but the trained model scores {actual:.4g}"
+        detail = f"reported {values[-1]:.4g}, but the trained model scores {actual:.4g}"
+        if index == 0 and math.isclose(values[-1], truth[2], rel_tol=1e-3, abs_tol=1e-4):
+            detail += f" ({truth[2]:.4g} without model.losses: add them)"
+        return ok, detail
 
     def true_val_loss(self):
         return self._matches_the_model(0, "val_loss")
