@@ -176,7 +176,21 @@ def test_my_momentum_optimizer_refuses_bad_momentum_and_keeps_its_config():
 # --- every class and function through a .keras round trip --------------------------------
 
 
+def keras_takes_function_regularizers_and_constraints() -> bool:
+    """Keras 3.15 takes any callable; 3.13 (Colab's) only Regularizer / Constraint instances."""
+    dense = keras.layers.Dense(
+        1, kernel_regularizer=lc.my_l1_regularizer, kernel_constraint=lc.my_positive_weights
+    )
+    try:
+        dense.build((None, 3))
+    except ValueError as error:
+        assert "Regularizer" in str(error) or "Constraint" in str(error)
+        return False
+    return True
+
+
 def test_a_model_with_every_component_round_trips_with_equal_predictions(tmp_path):
+    functions = keras_takes_function_regularizers_and_constraints()
     keras.utils.set_random_seed(2)
     model = keras.Sequential(
         [
@@ -191,8 +205,8 @@ def test_a_model_with_every_component_round_trips_with_equal_predictions(tmp_pat
             keras.layers.Dense(
                 1,
                 kernel_initializer=lc.my_glorot_initializer,
-                kernel_regularizer=lc.my_l1_regularizer,
-                kernel_constraint=lc.my_positive_weights,
+                kernel_regularizer=lc.my_l1_regularizer if functions else lc.MyL1Regularizer(0.01),
+                kernel_constraint=lc.my_positive_weights if functions else lc.MyPositiveWeights(),
             ),
         ]
     )
