@@ -17,6 +17,7 @@ slots and ``_resource_apply_dense``. Every class registers itself with
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 import keras
@@ -36,17 +37,21 @@ def _check_positive(name: str, value) -> float:
 
 # @save
 def match_target_rank(y_true, y_pred):
-    """``(y_true, y_pred)`` as tensors of ``y_pred``'s dtype, ``y_true`` given a trailing axis
-    when it has one axis less than ``y_pred``.
+    """``(y_true, y_pred)`` as tensors of ``y_pred``'s dtype and of one rank: ``y_true`` gets a
+    trailing axis when it has one axis less than ``y_pred``, loses its trailing axis of size 1
+    when it has one more.
 
-    Targets of shape ``(n,)`` against predictions of shape ``(n, 1)`` would otherwise broadcast
-    to an ``(n, n)`` table of every target against every prediction. Keras does this for a plain
-    loss function (it wraps it), but not for the ``call`` of a ``Loss`` subclass.
+    Targets of shape ``(n,)`` against predictions of shape ``(n, 1)`` (or ``(n, 1)`` against
+    ``(n,)``) would otherwise broadcast to an ``(n, n)`` table of every target against every
+    prediction. Keras does this for a plain loss function (it wraps it), but not for the ``call``
+    of a ``Loss`` subclass.
     """
     y_pred = keras.ops.convert_to_tensor(y_pred)
     y_true = keras.ops.convert_to_tensor(y_true, dtype=y_pred.dtype)
     if len(y_true.shape) == len(y_pred.shape) - 1:
         y_true = keras.ops.expand_dims(y_true, axis=-1)
+    elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+        y_true = keras.ops.squeeze(y_true, axis=-1)
     return y_true, y_pred
 
 
@@ -68,6 +73,8 @@ def create_huber(threshold=1.0):
     The function it returns is named ``huber_fn``; a saved model records that name only, not the
     threshold, which is why the lesson moves on to a ``Loss`` class.
     """
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
     if not 0 < threshold < math.inf:
         raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
 
@@ -91,6 +98,8 @@ class HuberLoss(keras.losses.Loss):
     """
 
     def __init__(self, threshold=1.0, **kwargs):
+        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+            raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
         if not 0 < threshold < math.inf:
             raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
         super().__init__(**kwargs)
@@ -114,8 +123,8 @@ class HuberLoss(keras.losses.Loss):
 def my_softplus_activation(z):
     """The book's ``my_softplus`` activation, ``log(exp(z) + 1)``, what
     ``keras.activations.softplus`` computes (this naive form overflows to ``inf`` for z above
-    about 88 in float32: lesson 06, whose ``helpers.gradients.my_softplus`` is the same formula
-    without registration)."""
+    about 88 in float32: lesson 06, whose ``helpers.lesson06_gradients.my_softplus`` is the
+    same formula without registration)."""
     return keras.ops.log(keras.ops.exp(z) + 1.0)
 
 
@@ -163,6 +172,8 @@ class MyL1Regularizer(keras.regularizers.Regularizer):
     """The book's L1 regularizer class: its ``factor`` is a hyperparameter, so it is saved."""
 
     def __init__(self, factor):
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
+            raise ValueError(f"factor must be a finite number >= 0, got {factor!r}")
         if not 0 <= factor < math.inf:
             raise ValueError(f"factor must be a finite number >= 0, got {factor!r}")
         self.factor = factor
@@ -189,8 +200,10 @@ class HuberMetric(keras.metrics.Metric):
     """The Huber loss as a streaming metric: its mean over every sample seen so far.
 
     Two variables made with ``add_weight`` hold the running sum and count, so ``result()`` is
-    the value over the whole epoch, not a mean of per-batch means. Each sample's value is the
-    mean over its last axis, as in a loss; ``sample_weight`` weights the samples.
+    the value over the whole epoch, not a mean of per-batch means. Every value counts, as in the
+    book's class (so 1-D predictions give the whole-data value too, where Keras' own mean metrics
+    count each batch of 1-D values as one sample); ``sample_weight`` (one per sample, or a
+    number) weights each sample's values.
     """
 
     def __init__(self, threshold=1.0, name="huber_metric", **kwargs):
@@ -203,12 +216,15 @@ class HuberMetric(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = keras.ops.convert_to_tensor(y_pred, dtype=self.dtype)
         y_true, y_pred = match_target_rank(y_true, y_pred)
-        values = keras.ops.mean(self.huber_fn(y_true, y_pred), axis=-1)
+        values = self.huber_fn(y_true, y_pred)  # one value per element
         if sample_weight is None:
             sample_weight = keras.ops.ones_like(values)
-        sample_weight = keras.ops.reshape(
-            keras.ops.convert_to_tensor(sample_weight, dtype=self.dtype), keras.ops.shape(values)
-        )
+        sample_weight = keras.ops.convert_to_tensor(sample_weight, dtype=self.dtype)
+        if len(sample_weight.shape) > len(values.shape):  # (n, 1) weights, (n,) values
+            sample_weight = keras.ops.squeeze(sample_weight, axis=-1)
+        while len(sample_weight.shape) < len(values.shape):  # (n,) weights, (n, k) values
+            sample_weight = keras.ops.expand_dims(sample_weight, axis=-1)
+        sample_weight = keras.ops.broadcast_to(sample_weight, keras.ops.shape(values))
         self.total.assign_add(keras.ops.sum(values * sample_weight))
         self.count.assign_add(keras.ops.sum(sample_weight))
 
@@ -226,12 +242,17 @@ class MyMomentumOptimizer(keras.optimizers.Optimizer):
     """The book's momentum optimizer, written the Keras 3 way.
 
     Its rule: ``m <- momentum * m - (1 - momentum) * gradient``, then
-    ``variable <- variable + learning_rate * m``. That is ``keras.optimizers.SGD`` with momentum
-    and a learning rate of ``learning_rate * (1 - momentum)``. ``build`` creates one momentum
-    variable per model variable, ``update_step`` applies the rule to one variable.
+    ``variable <- variable + learning_rate * m``. With a constant learning rate that is
+    ``keras.optimizers.SGD`` with momentum and a learning rate of
+    ``learning_rate * (1 - momentum)``; with a schedule (or weight decay, which Keras scales by
+    the learning rate) the two differ, since this rule scales the whole velocity by the current
+    rate. ``build`` creates one momentum variable per model variable, ``update_step`` applies
+    the rule to one variable.
     """
 
     def __init__(self, learning_rate=0.001, momentum=0.9, name="MyMomentumOptimizer", **kwargs):
+        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
@@ -249,7 +270,9 @@ class MyMomentumOptimizer(keras.optimizers.Optimizer):
         learning_rate = keras.ops.cast(learning_rate, variable.dtype)
         gradient = keras.ops.cast(gradient, variable.dtype)
         m = self.momentums[self._get_variable_index(variable)]
-        self.assign(m, m * self.momentum - (1.0 - self.momentum) * gradient)
+        # keras.ops, not * and -: they also take a sparse gradient (from an Embedding)
+        scaled_gradient = keras.ops.multiply(gradient, 1.0 - self.momentum)
+        self.assign(m, keras.ops.subtract(m * self.momentum, scaled_gradient))
         self.assign_add(variable, m * learning_rate)
 
     def get_config(self):
@@ -268,6 +291,8 @@ class QuantileLoss(keras.losses.Loss):
     """
 
     def __init__(self, quantile=0.5, **kwargs):
+        if isinstance(quantile, bool) or not isinstance(quantile, numbers.Real):
+            raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
         if not 0 < quantile < 1:
             raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
         super().__init__(**kwargs)

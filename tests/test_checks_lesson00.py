@@ -13,7 +13,13 @@ def failed(report):
 
 
 def make_quantile_loss(
-    *, uses_quantile=True, fixes_rank=True, validates=True, saves_quantile=True, register=True
+    *,
+    uses_quantile=True,
+    fixes_rank=True,
+    validates=True,
+    saves_quantile=True,
+    register=True,
+    error_sign=1,
 ):
     """The solution of exercise 1, or the same class with one chosen mistake."""
 
@@ -28,7 +34,7 @@ def make_quantile_loss(
             if fixes_rank:
                 y_true, y_pred = match_target_rank(y_true, y_pred)
             q = self.quantile if uses_quantile else 0.5  # the mistake: a hard-coded quantile
-            error = y_true - y_pred
+            error = error_sign * (y_true - y_pred)  # -1: the mistake e = y_pred - y_true
             return keras.ops.maximum(q * error, (q - 1) * error)
 
         def get_config(self):
@@ -39,6 +45,13 @@ def make_quantile_loss(
     if register:
         keras.saving.register_keras_serializable(package="test_lesson00")(WrongQuantileLoss)
     return WrongQuantileLoss
+
+
+def test_a_swapped_error_sign_fails_only_the_value_line():
+    """e = y_pred - y_true gives the (1 - q) loss: one line says so, the rank line stays green."""
+    failures = failed(check_quantile_loss(make_quantile_loss(error_sign=-1)))
+    assert set(failures) == {"call() computes the pinball loss of self.quantile"}, failures
+    assert "e = y_true - y_pred" in failures["call() computes the pinball loss of self.quantile"]
 
 
 QUANTILE_LINES = {
@@ -97,6 +110,8 @@ def make_streaming_rmse(mistake=None):
                 self.count.assign_add(1.0)
                 return
             size = keras.ops.cast(keras.ops.size(squared), self.dtype)
+            if mistake == "counts_batches":
+                size = keras.ops.convert_to_tensor(1.0)
             if mistake == "python_state":
                 self.total = self.total + keras.ops.sum(squared)
                 self.count = self.count + size
@@ -105,7 +120,7 @@ def make_streaming_rmse(mistake=None):
                 self.count.assign_add(size)
 
         def result(self):
-            if mistake == "mean_of_batches":
+            if mistake in ("mean_of_batches", "no_root"):
                 return self.total / self.count
             return keras.ops.sqrt(self.total / self.count)
 
@@ -138,7 +153,31 @@ RMSE_LINES = {
         "1-D targets against (n, 1) predictions give the same RMSE",
         "broadcast",
     ),
+    "counts_batches": (
+        "result() after batches of 3, 17, 1 and 19 samples is the RMSE of all 40",
+        "the count grows by 1 per batch",
+    ),
+    "no_root": (
+        "result() after batches of 3, 17, 1 and 19 samples is the RMSE of all 40",
+        "take its root in result()",
+    ),
 }
+
+# A mistake in the value is reported once, on the first line, not again as a reset, evaluate or
+# broadcasting problem (the review of lesson 00 found a count per batch failing four lines).
+VALUE_MISTAKES_ALSO_FAIL_ONLY = {
+    "counts_batches": {"evaluate(batch_size=7) reports the whole-data RMSE"},
+    "no_root": {"evaluate(batch_size=7) reports the whole-data RMSE"},
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(VALUE_MISTAKES_ALSO_FAIL_ONLY))
+def test_a_wrong_value_is_not_blamed_on_reset_or_shapes(mistake):
+    failures = failed(check_streaming_rmse(make_streaming_rmse(mistake)))
+    first_line = RMSE_LINES[mistake][0]
+    assert set(failures) == {first_line} | VALUE_MISTAKES_ALSO_FAIL_ONLY[mistake], failures
+    for line in VALUE_MISTAKES_ALSO_FAIL_ONLY[mistake]:
+        assert "fix the first line" in failures[line]
 
 
 def test_the_streaming_solution_and_its_handwritten_twin_pass():

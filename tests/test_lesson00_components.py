@@ -176,7 +176,21 @@ def test_my_momentum_optimizer_refuses_bad_momentum_and_keeps_its_config():
 # --- every class and function through a .keras round trip --------------------------------
 
 
+def keras_takes_function_regularizers_and_constraints() -> bool:
+    """Keras 3.15 takes any callable; 3.13 (Colab's) only Regularizer / Constraint instances."""
+    dense = keras.layers.Dense(
+        1, kernel_regularizer=lc.my_l1_regularizer, kernel_constraint=lc.my_positive_weights
+    )
+    try:
+        dense.build((None, 3))
+    except ValueError as error:
+        assert "Regularizer" in str(error) or "Constraint" in str(error)
+        return False
+    return True
+
+
 def test_a_model_with_every_component_round_trips_with_equal_predictions(tmp_path):
+    functions = keras_takes_function_regularizers_and_constraints()
     keras.utils.set_random_seed(2)
     model = keras.Sequential(
         [
@@ -191,8 +205,8 @@ def test_a_model_with_every_component_round_trips_with_equal_predictions(tmp_pat
             keras.layers.Dense(
                 1,
                 kernel_initializer=lc.my_glorot_initializer,
-                kernel_regularizer=lc.my_l1_regularizer,
-                kernel_constraint=lc.my_positive_weights,
+                kernel_regularizer=lc.my_l1_regularizer if functions else lc.MyL1Regularizer(0.01),
+                kernel_constraint=lc.my_positive_weights if functions else lc.MyPositiveWeights(),
             ),
         ]
     )
@@ -317,3 +331,80 @@ def test_huber_loss_takes_float64_and_python_numbers_like_keras(kind):
     ours = numbers(lc.HuberLoss(1.5)(y_true, y_pred))
     theirs = numbers(keras.losses.Huber(delta=1.5)(y_true, y_pred))
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+# --- cases the review of lesson 00 found (rev00) --------------------------------------------
+
+
+def test_huber_loss_matches_keras_with_2d_targets_against_1d_predictions():
+    """Keras matches ranks both ways; ours did only one and broadcast (n, 1) - (n,) to (n, n)."""
+    ours = float(numbers(lc.HuberLoss(2.0)(Y2, P2[:, 0])))
+    reference = float(numbers(keras.losses.Huber(2.0)(Y2, P2[:, 0])))
+    assert ours == pytest.approx(reference, rel=1e-6)
+
+
+def test_huber_metric_streams_the_whole_data_value_for_1d_predictions_and_scalar_weights():
+    errors = Y2[:, 0] - P2[:, 0]
+    whole = float(np.mean(np.where(np.abs(errors) < 2.0, errors**2 / 2, 2 * np.abs(errors) - 2)))
+    for sample_weight in (None, 3.0):
+        metric = lc.HuberMetric(2.0)
+        for start, stop in ((0, 3), (3, 20), (20, 21), (21, 40)):  # unequal batches
+            metric.update_state(Y2[start:stop, 0], P2[start:stop, 0], sample_weight)
+        assert float(numbers(metric.result())) == pytest.approx(whole, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda value: lc.HuberLoss(value),
+        lambda value: lc.HuberMetric(value),
+        lambda value: lc.create_huber(value),
+        lambda value: lc.MyL1Regularizer(value),
+        lambda value: lc.QuantileLoss(value),
+        lambda value: lc.MyMomentumOptimizer(momentum=value),
+    ],
+)
+@pytest.mark.parametrize("bad", [True, False, "0.5", None])
+def test_hyperparameters_refuse_bools_and_non_numbers_with_a_value_error(make, bad):
+    with pytest.raises(ValueError, match="got"):
+        make(bad)
+
+
+def test_my_momentum_optimizer_takes_sparse_gradients_like_sgd():
+    keras.utils.set_random_seed(3)
+    tokens = np.random.default_rng(3).integers(0, 20, size=(32, 3))
+
+    def model():
+        return keras.Sequential(
+            [keras.Input((3,), dtype="int32"), keras.layers.Embedding(20, 4), keras.layers.Dense(1)]
+        )
+
+    ours = model()
+    theirs = keras.models.clone_model(ours)
+    theirs.set_weights(ours.get_weights())
+    ours.compile(loss="mse", optimizer=lc.MyMomentumOptimizer(0.1, 0.9))
+    theirs.compile(loss="mse", optimizer=keras.optimizers.SGD(0.1 * (1 - 0.9), momentum=0.9))
+    targets = np.random.default_rng(4).normal(size=(32, 3, 1)).astype("float32")
+    for step in range(4):
+        batch = slice(8 * step, 8 * step + 8)
+        ours.train_on_batch(tokens[batch], targets[batch])
+        theirs.train_on_batch(tokens[batch], targets[batch])
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_with_a_learning_rate_schedule_my_momentum_is_not_sgd():
+    """The equivalence needs a constant rate: ours scales the whole velocity by today's rate."""
+
+    def schedule(rate):
+        return keras.optimizers.schedules.ExponentialDecay(rate, decay_steps=1, decay_rate=0.5)
+
+    variables = [keras.Variable(np.zeros(3, dtype="float32")) for _ in range(2)]
+    optimizers = [lc.MyMomentumOptimizer(schedule(0.1), 0.9)]
+    optimizers.append(keras.optimizers.SGD(schedule(0.1 * (1 - 0.9)), momentum=0.9))
+    for step in range(4):
+        gradient = keras.ops.convert_to_tensor(np.full(3, 1.0 + step, dtype="float32"))
+        for optimizer, variable in zip(optimizers, variables, strict=True):
+            optimizer.apply_gradients([(gradient, variable)])
+    gap = np.abs(numbers(variables[0]) - numbers(variables[1])).max()
+    assert gap > 1e-3

@@ -17,7 +17,7 @@ import tempfile
 import warnings
 
 
-def _number(tensor) -> float:
+def _as_float(tensor) -> float:
     import keras
 
     return float(keras.ops.convert_to_numpy(tensor))
@@ -46,7 +46,7 @@ class _QuantileLossProperties:
         return float(np.mean(np.maximum(quantile * error, (quantile - 1) * error)))
 
     def computes_the_pinball_loss(self):
-        values = {q: _number(self.loss_class(q)(self.y_true, self.y_pred)) for q in (0.1, 0.9)}
+        values = {q: _as_float(self.loss_class(q)(self.y_true, self.y_pred)) for q in (0.1, 0.9)}
         if abs(values[0.1] - values[0.9]) < 1e-7:
             return False, (
                 f"the loss is {values[0.9]:.4f} for quantile 0.1 and 0.9 alike: "
@@ -59,9 +59,11 @@ class _QuantileLossProperties:
         )
 
     def handles_1d_targets(self):
-        one_d = _number(self.loss_class(0.9)(self.y_true[:, 0], self.y_pred))
-        expected = self.expected(0.9)
-        return abs(one_d - expected) < 1e-5 * max(1.0, expected), (
+        # Against the class's own value on (n, 1) targets, so a wrong formula (the first line)
+        # is not reported a second time as a broadcasting problem.
+        one_d = _as_float(self.loss_class(0.9)(self.y_true[:, 0], self.y_pred))
+        expected = _as_float(self.loss_class(0.9)(self.y_true, self.y_pred))
+        return abs(one_d - expected) < 1e-5 * max(1.0, abs(expected)), (
             f"targets of shape (40,) give {one_d:.5f} instead of {expected:.5f}: they broadcast "
             "against predictions of shape (40, 1) into a (40, 40) table; give y_true the rank "
             "of y_pred first (match_target_rank)"
@@ -149,7 +151,7 @@ class _StreamingRMSEProperties:
         for size in self.sizes:
             metric.update_state(y_true[start : start + size], self.y_pred[start : start + size])
             start += size
-        return _number(metric.result())
+        return _as_float(metric.result())
 
     def close(self, value: float) -> bool:
         return abs(value - self.expected) < 1e-5 * self.expected
@@ -180,7 +182,19 @@ class _StreamingRMSEProperties:
             )
         elif value == 0:
             detail += ": does update_state() add each batch to the running totals?"
+        elif abs(value - self.expected**2) < 1e-4 * self.expected**2:
+            detail += ": that is the mean squared error; take its root in result()"
+        elif abs(value - self.root_of_sum_per_batch()) < 1e-4 * value:
+            detail += (
+                ": the count grows by 1 per batch; add the number of values in the batch "
+                "(keras.ops.size) instead"
+            )
         return False, detail
+
+    def root_of_sum_per_batch(self) -> float:
+        import numpy as np
+
+        return float(np.sqrt(np.sum((self.y_true - self.y_pred) ** 2) / len(self.sizes)))
 
     def keeps_state_in_variables(self):
         metric = self.metric_class()
@@ -190,14 +204,26 @@ class _StreamingRMSEProperties:
             "self.add_weight(name=..., initializer='zeros'), not Python numbers"
         )
 
+    def ignores_its_data(self) -> bool:
+        """True if ``result()`` is the same for very different data (an unfinished metric)."""
+        first = self.streamed(self.metric_class(), self.y_true)
+        return abs(first - self.streamed(self.metric_class(), self.y_true * 10)) < 1e-7
+
+    UNFINISHED = "result() does not depend on the data yet: finish the first line"
+
     def resets(self):
+        # Against a fresh metric of the same class: a wrong value (the first line) is not a
+        # reset problem.
+        if self.ignores_its_data():
+            return False, self.UNFINISHED
+        fresh = self.streamed(self.metric_class(), self.y_true)
         metric = self.metric_class()
         self.streamed(metric, self.y_true * 10)  # a first, very different epoch
         metric.reset_state()
         value = self.streamed(metric, self.y_true)
-        return self.close(value), (
+        return abs(value - fresh) < 1e-5 * max(1.0, abs(fresh)), (
             f"after reset_state() and the same batches, result() = {value:.5f} instead of "
-            f"{self.expected:.5f}: reset_state() must set every running total back to 0"
+            f"{fresh:.5f} (a new metric's): reset_state() must set every running total back to 0"
         )
 
     def works_in_evaluate(self):
@@ -220,14 +246,22 @@ class _StreamingRMSEProperties:
             first_line = str(error).splitlines()[0][:100] if str(error) else ""
             return False, f"evaluate raised {type(error).__name__} ({first_line}): {hint}"
         expected = float(np.sqrt(np.mean(self.y_true**2)))
+        eager = self.metric_class()
+        for start in range(0, 40, 7):
+            eager.update_state(self.y_true[start : start + 7], np.zeros((40, 1))[start : start + 7])
+        if abs(value - _as_float(eager.result())) < 1e-5 * max(1.0, abs(value)):
+            hint = "the same value as update_state() gives outside evaluate: fix the first line"
         return abs(value - expected) < 1e-5 * expected, (
             f"evaluate(batch_size=7) reports {value:.5f}, expected {expected:.5f}: {hint}"
         )
 
     def handles_1d_targets(self):
+        if self.ignores_its_data():
+            return False, self.UNFINISHED
         value = self.streamed(self.metric_class(), self.y_true[:, 0])
-        return self.close(value), (
-            f"targets of shape (n,) give {value:.5f} instead of {self.expected:.5f}: they "
+        two_d = self.streamed(self.metric_class(), self.y_true)  # the class's own (n, 1) value
+        return abs(value - two_d) < 1e-5 * max(1.0, abs(two_d)), (
+            f"targets of shape (n,) give {value:.5f} instead of {two_d:.5f}: they "
             "broadcast against predictions of shape (n, 1); give y_true the rank of y_pred first"
         )
 
