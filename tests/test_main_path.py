@@ -22,6 +22,7 @@ TRIMMED = {
     "01_custom_layers.ipynb",
     "02_custom_models.ipynb",
     "03_losses_and_metrics_from_internals.ipynb",
+    "04_autodiff.ipynb",
 }
 
 NOTE = """Two words.
