@@ -21,6 +21,7 @@ TRIMMED = {
     "00_tensors_and_custom_components.ipynb",
     "01_custom_layers.ipynb",
     "02_custom_models.ipynb",
+    "06_custom_gradients.ipynb",
 }
 
 NOTE = """Two words.
