@@ -84,6 +84,8 @@ def test_the_toggle_labels_are_not_cut_off(noise_widget):
     """ipywidgets' default button width cuts "training=False (predict)" after a few letters."""
     toggle = noise_widget.controls["training"]
     assert toggle.style.button_width == "auto"
+    # and on a row of its own: beside the slider the second label ran past the notebook's width
+    assert toggle in noise_widget.widget.children
     assert [label for label, _ in toggle.options] == [
         "training=True (fit)",
         "training=False (predict)",

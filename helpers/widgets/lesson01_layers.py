@@ -90,9 +90,9 @@ class _GaussianNoiseView:
         self.noise_readout.value = message_html(text)
 
     def lesson_widget(self) -> LessonWidget:
-        box = widgets.VBox(
-            [widgets.HBox([self.stddev_slider, self.mode]), self.panel.image, self.noise_readout]
-        )
+        # The toggle on a row of its own: beside the slider, its second label ran past the
+        # notebook's width and was cut off.
+        box = widgets.VBox([self.stddev_slider, self.mode, self.panel.image, self.noise_readout])
         return LessonWidget(
             box,
             controls={"stddev": self.stddev_slider, "training": self.mode},
