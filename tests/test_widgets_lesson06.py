@@ -13,6 +13,7 @@ from helpers.widgets import (
 import html
 import re
 
+import numpy as np
 import pytest
 
 
@@ -216,3 +217,22 @@ class TestGradientCheckWidget:
     def test_bad_arguments_are_named(self, argument, value):
         with pytest.raises(ValueError, match=argument):
             make_gradient_check_widget(**{argument: value})
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_softplus_legend_sits_on_no_curve(dtype):
+    from helpers.widgets.lesson06_gradients import SOFTPLUS_Z_VALUES, SoftplusExplorer
+
+    explorer = SoftplusExplorer(0.0, dtype)
+    figure, ax = explorer.panel.figure, explorer.panel.axes
+    for z in SOFTPLUS_Z_VALUES:  # the curves, the nan marks and the dot at every z
+        explorer.z.value = z
+        explorer.update()
+        figure.canvas.draw()
+        legend_box = ax.get_legend().get_window_extent()
+        for line in ax.get_lines():
+            points = ax.transData.transform(line.get_xydata())
+            x, y = points[np.isfinite(points).all(axis=1)].T
+            inside = (legend_box.x0 <= x) & (x <= legend_box.x1)
+            inside &= (legend_box.y0 <= y) & (y <= legend_box.y1)
+            assert not inside.any(), f"at z={z} the legend covers {line.get_label()!r}"

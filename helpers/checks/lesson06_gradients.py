@@ -128,38 +128,12 @@ def check_hessian_vector_product(hessian_vector_product) -> CheckReport:
     def coupled(w):
         return tf.reduce_sum(tf.sin(w)) * tf.reduce_sum(w**2)
 
-    def full_hessian(f):
-        with tf.GradientTape(persistent=True) as outer:
-            outer.watch(x)
-            with tf.GradientTape() as inner:
-                inner.watch(x)
-                y = f(x)
-            gradient = inner.gradient(y, x)
-        # Without pfor: in eager mode pfor traces a new function per call, and says so.
-        return outer.jacobian(gradient, x, experimental_use_pfor=False).numpy()
-
-    def matches(f):
-        def condition():
-            result = hessian_vector_product(f, x, v)
-            if result is None:
-                return False, "got None: does the outer tape watch x?"
-            result = np.asarray(result)
-            expected = full_hessian(f) @ v.numpy()
-            if result.shape != expected.shape:
-                return False, f"got shape {result.shape}, expected {expected.shape}"
-            ok = np.allclose(result, expected, rtol=1e-10, atol=1e-12)
-            if np.allclose(result, expected, rtol=1e-4, atol=1e-8):
-                return ok, (
-                    f"close but not exact (largest difference {np.abs(result - expected).max():.1g}"
-                    "): finite differences? Nested tapes give H·v exactly"
-                )
-            return ok, f"got {np.round(result, 4)}, expected {np.round(expected, 4)}"
-
-        return condition
-
     report = CheckReport("Checking hessian_vector_product(f, x, v)")
-    report.check("sum(x³): H·v = 6·x·v", matches(cubes))
-    report.check("sum(sin x)·sum(x²): equals tape.jacobian(gradient)·v", matches(coupled))
+    report.check("sum(x³): H·v = 6·x·v", _matches_nested_tapes(hessian_vector_product, cubes, x, v))
+    report.check(
+        "sum(sin x)·sum(x²): equals tape.jacobian(gradient)·v",
+        _matches_nested_tapes(hessian_vector_product, coupled, x, v),
+    )
 
     def linear_in_v():
         once = np.asarray(hessian_vector_product(coupled, x, v))
@@ -172,6 +146,43 @@ def check_hessian_vector_product(hessian_vector_product) -> CheckReport:
         _builds_no_jacobian(lambda: hessian_vector_product(coupled, x, v)),
     )
     return report
+
+
+def _full_hessian(f, x):
+    """The whole Hessian of a scalar ``f`` at ``x``: the reference the learner's H·v meets."""
+    import tensorflow as tf
+
+    with tf.GradientTape(persistent=True) as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = f(x)
+        gradient = inner.gradient(y, x)
+    # Without pfor: in eager mode pfor traces a new function per call, and says so.
+    return outer.jacobian(gradient, x, experimental_use_pfor=False).numpy()
+
+
+def _matches_nested_tapes(hessian_vector_product, f, x, v):
+    """A check line: the learner's H·v of ``f`` equals the full Hessian times ``v`` exactly."""
+    import numpy as np
+
+    def condition():
+        result = hessian_vector_product(f, x, v)
+        if result is None:
+            return False, "got None: does the outer tape watch x?"
+        result = np.asarray(result)
+        expected = _full_hessian(f, x) @ v.numpy()
+        if result.shape != expected.shape:
+            return False, f"got shape {result.shape}, expected {expected.shape}"
+        ok = np.allclose(result, expected, rtol=1e-10, atol=1e-12)
+        if np.allclose(result, expected, rtol=1e-4, atol=1e-8):
+            return ok, (
+                f"close but not exact (largest difference {np.abs(result - expected).max():.1g}"
+                "): finite differences? Nested tapes give H·v exactly"
+            )
+        return ok, f"got {np.round(result, 4)}, expected {np.round(expected, 4)}"
+
+    return condition
 
 
 def _builds_no_jacobian(call):

@@ -109,7 +109,7 @@ class SoftplusExplorer:
             options=list(GRADIENT_DTYPES), value=dtype, style={"button_width": "70px"}
         )
         self.table = widgets.HTML()
-        self.panel = FigurePanel(width=6.5, height=3.4)
+        self.panel = FigurePanel(width=8.0, height=3.4)
         self._build_plot()
         self.update(full=True)  # make_softplus_widget wires the controls to update()
 
@@ -128,7 +128,8 @@ class SoftplusExplorer:
             (self.nan_marks[key],) = ax.plot([], [], "x", color=colour, ms=4)
             (self.dots[key],) = ax.plot([], [], "o", color=colour, ms=7, animated=True)
         self.cursor = ax.axvline(0.0, color="0.4", lw=1, ls="--", animated=True)
-        ax.legend(fontsize="small", loc="center right")
+        # Beside the axes, not on them: inside, the long labels reach the curves wherever it sits.
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
     def update(self, full: bool = False) -> None:
         from helpers.lesson06_gradients import value_and_gradient
