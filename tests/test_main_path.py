@@ -23,6 +23,7 @@ TRIMMED = {
     "02_custom_models.ipynb",
     "03_losses_and_metrics_from_internals.ipynb",
     "04_autodiff.ipynb",
+    "05_custom_training_loops.ipynb",
     "06_custom_gradients.ipynb",
 }
 

@@ -108,6 +108,53 @@ class TestTrainingLoopExplorer:
             expected.append(float(step(X[rows], y[rows])[0]))
         np.testing.assert_allclose(shown, expected, rtol=1e-6)
 
+    def test_gradient_norms_keep_their_labels_from_one_model_to_the_next(self):
+        """Keras numbers layers per session (dense_38, dense_40...): the labels must not."""
+        from helpers.widgets.lesson05_training import TrainingLoopExplorer
+
+        labels = []
+        for optimizer in ("SGD", "Adam"):  # each builds a new model: new Keras counters
+            run = TrainingLoopExplorer(mode="eager", optimizer=optimizer)
+            run.controls["steps"].value = 10
+            run.train()
+            cells = re.findall(r"<tr><td>([^<]+)</td>", run.readouts["gradients"].value)
+            labels.append(cells)
+        assert (
+            labels[0]
+            == labels[1]
+            == [
+                "layer 1 (Dense)/kernel",
+                "layer 1 (Dense)/bias",
+                "layer 2 (Dense)/kernel",
+                "layer 2 (Dense)/bias",
+            ]
+        )
+
+    def test_after_a_diverged_run_the_plot_scales_to_the_next_run(self):
+        from helpers.widgets.lesson05_training import TrainingLoopExplorer
+
+        run = TrainingLoopExplorer(mode="eager", optimizer="SGD", learning_rate=1.0)
+        run.controls["steps"].value = 30
+        run.train()
+        assert "diverged" in run.readouts["message"].value
+        assert run.panel.axes.get_ylim()[1] > 1e3  # the diverged run's own scale
+        run.controls["optimizer"].value, run.controls["learning_rate"].value = "Nadam", 0.01
+        shown = run.train()
+        low, high = run.panel.axes.get_ylim()
+        assert low <= min(shown) and max(shown) <= high  # the whole new curve is in view
+        assert high < 10 * max(shown)  # and the diverged run does not flatten it
+
+    def test_loss_axis_limits(self):
+        from helpers.widgets.lesson05_training import loss_axis_limits
+
+        assert loss_axis_limits([1.0, 2.0]) == pytest.approx((1 / 1.5, 3.0))
+        # a previous run within a decade widens the range; one far above is clipped
+        assert loss_axis_limits([1.0, 2.0], [0.5, 5.0]) == pytest.approx((0.5 / 1.5, 7.5))
+        assert loss_axis_limits([1.0, 2.0], [1e30, np.inf]) == pytest.approx((1 / 1.5, 3.0))
+        # a run that diverged at once shows the previous run; nothing at all, the start range
+        assert loss_axis_limits([], [1.0, 2.0]) == pytest.approx((1 / 1.5, 3.0))
+        assert loss_axis_limits([]) == (0.3, 30.0)
+
     def test_a_diverging_run_shows_a_message(self, explorer):
         train(explorer, optimizer="SGD", learning_rate=1.0, steps=30)
         message = explorer.readouts["message"].value

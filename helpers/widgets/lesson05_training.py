@@ -55,6 +55,33 @@ def _make_optimizer(name: str, learning_rate: float):
     return getattr(keras.optimizers, name)(learning_rate)
 
 
+def variable_labels(model) -> dict[str, str]:
+    """A label for each trainable variable's path that stays the same from one model to the
+    next: ``"layer 1 (Dense)/kernel"``, not the path's ``"dense_38/kernel"``, whose counter
+    Keras advances with each layer it builds in the session."""
+    return {
+        variable.path: f"layer {index} ({type(layer).__name__})/{variable.name}"
+        for index, layer in enumerate(model.layers, start=1)
+        for variable in layer.trainable_variables
+    }
+
+
+def loss_axis_limits(losses, previous_losses=None) -> tuple[float, float]:
+    """The log y-axis range for a run's losses: this run's own range, widened for the previous
+    run only within a decade of it. So after a diverged run (losses up to 1e36) the next curve
+    is not flattened: the grey previous curve is clipped at the edge of the plot instead."""
+    current = [v for v in losses if np.isfinite(v) and v > 0]
+    previous = [v for v in previous_losses or [] if np.isfinite(v) and v > 0]
+    if not current:  # diverged at once: show the previous run, if any
+        current, previous = previous, []
+    if not current:
+        return 0.3, 30.0
+    low, high = min(current), max(current)
+    low = min([low] + [v for v in previous if v >= low / 10])
+    high = max([high] + [v for v in previous if v <= high * 10])
+    return low / 1.5, high * 1.5
+
+
 class TrainingLoopExplorer:
     """Train the lesson's model for N steps in a chosen mode; see the loss, the time, the gradients.
 
@@ -64,8 +91,9 @@ class TrainingLoopExplorer:
     the same batches, so two runs differ only by what you changed: the execution mode changes
     the time per step, not the curve (the lesson's model has no random layer; with Dropout,
     XLA would draw other random numbers). Readouts: ``plot`` (this run's loss, the previous one
-    in grey), ``timing`` (the first call, which traces or compiles, and the median later
-    step), ``gradients`` (per-variable gradient norms of the last step) and ``message``.
+    in grey, clipped to this run's scale), ``timing`` (the first call, which traces or
+    compiles, and the median later step), ``gradients`` (per-variable gradient norms of the
+    last step, labelled by layer) and ``message``.
 
     The optimizer is built before the step's first call, as ``fit`` builds it, so that call
     traces once (an unbuilt optimizer would make it trace twice: the readout says "tracing").
@@ -220,7 +248,7 @@ class TrainingLoopExplorer:
         else:
             self.readouts["message"].value = ""
         self._show_timing(durations, first_time, s["mode"])
-        self._show_gradients(training.gradient_norms(model, gradients))
+        self._show_gradients(model, training.gradient_norms(model, gradients))
         self._draw(losses, s)
         return losses
 
@@ -236,11 +264,12 @@ class TrainingLoopExplorer:
             f"then <code>{later:.2f} ms</code> per step (median)"
         )
 
-    def _show_gradients(self, norms: dict[str, float]) -> None:
-        # Paths start with the model's name, numbered per session: show layer/variable only.
-        names = {path: html.escape(path.split("/", 1)[-1]) for path in norms}
+    def _show_gradients(self, model, norms: dict[str, float]) -> None:
+        # Variable paths carry Keras' session counters ("sequential_3/dense_38/kernel"), which
+        # change with every model built: label each variable by its layer's place instead.
+        names = variable_labels(model)
         rows = "".join(
-            f"<tr><td>{names[path]}</td><td><code>{norm:.3g}</code></td></tr>"
+            f"<tr><td>{html.escape(names[path])}</td><td><code>{norm:.3g}</code></td></tr>"
             for path, norm in norms.items()
         )
         self.readouts["gradients"].value = f"<b>gradient norms, last step</b><table>{rows}</table>"
@@ -252,9 +281,7 @@ class TrainingLoopExplorer:
                 range(1, len(self._previous_losses) + 1), self._previous_losses
             )
         self._line.set_data(range(1, len(losses) + 1), losses)
-        shown = [v for v in losses + (self._previous_losses or []) if np.isfinite(v) and v > 0]
-        if shown:
-            axes.set_ylim(min(shown) / 1.5, max(shown) * 1.5)
+        axes.set_ylim(*loss_axis_limits(losses, self._previous_losses))
         axes.set_xlim(0, max(len(losses), len(self._previous_losses or []), 1) + 1)
         axes.set_title(
             f"{s['optimizer']}, lr {s['learning_rate']:.1e}, batch {s['batch_size']}, {s['mode']}",
