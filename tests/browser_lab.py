@@ -84,6 +84,29 @@ os.execv(sys.argv[1], sys.argv[1:])
 WIDGET_FAILURE_TEXTS = ("Error displaying widget", "Loading widget...")
 
 
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_browser() -> str:
+    """The Chromium to drive, once Playwright is importable too. Without either, the test is
+    skipped locally and fails under CI, where a missing browser means a broken set-up."""
+    import pytest
+
+    chromium, reason = find_chromium(), None
+    if chromium is None:
+        reason = INSTALL_HINT
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "Playwright for Python is not installed: pip install -r requirements.txt"
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"{reason} (under CI a missing browser is a failure)")
+        pytest.skip(reason)
+    return chromium
+
+
 def find_chromium() -> str | None:
     """The Chromium to drive: ``$CHROMIUM`` if set, else Debian's package, else None."""
     if os.environ.get("CHROMIUM"):

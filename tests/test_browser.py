@@ -25,17 +25,16 @@ import shutil
 import pytest
 
 from tests.browser_lab import (
-    INSTALL_HINT,
     KERNEL_NETWORK_INTERFACES,
     ROOT,
     SCREENSHOTS,
     WIDGET_FAILURE_TEXTS,
     LabBrowser,
     count_outputs,
-    find_chromium,
     is_local,
     markdown_image_count,
     network_isolation,
+    require_browser,
     visible_text,
 )
 from tools.notebook_tools import NOTEBOOKS, code_cells, tags
@@ -44,7 +43,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PEAK_MEMORY_LIMIT = 1.5e9  # bytes; Binder restarts a kernel past 2 GB
 COMMITTED_SCREENSHOT = ROOT / "notebooks" / "images" / "gradient_explorer.png"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # The widget each lesson's slider test moves, by its control's name, and the readouts that
 # must change with it (None: the first slider of the lesson, and at least one of its readouts).
@@ -85,21 +83,9 @@ result = {
 MEASURED: dict[str, dict[str, float]] = {}  # lesson -> numbers for summary.txt
 
 
-def _unavailable(reason: str):
-    if IN_CI:
-        pytest.fail(f"{reason} (under CI a missing browser is a failure)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, request):
-    chromium = find_chromium()
-    if chromium is None:
-        _unavailable(INSTALL_HINT)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _unavailable("Playwright for Python is not installed: pip install -r requirements.txt")
+    chromium = require_browser()
     isolate, _ = network_isolation()
     browser = LabBrowser(tmp_path_factory.mktemp("lab"), chromium, isolate)
     yield browser

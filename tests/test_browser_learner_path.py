@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import threading
 import time
@@ -34,7 +33,6 @@ import pytest
 from tests.browser_lab import (
     _MODEL_JS,
     _PANEL,
-    INSTALL_HINT,
     ROOT,
     SCREENSHOTS,
     LabBrowser,
@@ -42,8 +40,8 @@ from tests.browser_lab import (
     _kernel_idle,
     _menu,
     _run_finished,
-    find_chromium,
     network_isolation,
+    require_browser,
 )
 from tools.notebook_tools import code_cells, tags
 
@@ -53,7 +51,6 @@ LESSONS = sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
 TOTAL_KERNEL_MEMORY_LIMIT = 1.5e9  # bytes, all kernels together; Binder gives a learner 1-2 GB
 SUMMARY = SCREENSHOTS / "learner_path.txt"  # all kernels' RSS at each step, in MB (not committed)
 SUMMARY_HEADER = f"{'lesson':45}{'peak (MB)':>12}{'after run':>12}{'after close':>12}"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 _KERNEL_ID_JS = (
     "(path) => {"
@@ -236,21 +233,9 @@ def _summary_line(step: Step) -> str:
     return f"{step.name:45}" + "".join(f"{value / 1e6:12.0f}" for value in numbers)
 
 
-def _unavailable(reason: str):
-    if IN_CI:
-        pytest.fail(f"{reason} (under CI a missing browser is a failure)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def binder_lab(tmp_path_factory):
-    chromium = find_chromium()
-    if chromium is None:
-        _unavailable(INSTALL_HINT)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _unavailable("Playwright for Python is not installed: pip install -r requirements.txt")
+    chromium = require_browser()
     workdir = tmp_path_factory.mktemp("learner-path")
     install_binder_settings(workdir)
     lab = LabBrowser(workdir, chromium, network_isolation()[0])
