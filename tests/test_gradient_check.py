@@ -569,6 +569,22 @@ class TestSelfChecks:
         report = check_hessian_vector_product(first_derivative_only)
         assert not any(line.passed for line in report.lines[:3])
 
+    def test_inner_gradient_outside_the_outer_tape_gets_the_right_hint(self):
+        def outside(f, x, v):
+            with tf.GradientTape() as outer:
+                outer.watch(x)
+                with tf.GradientTape() as inner:
+                    inner.watch(x)
+                    y = f(x)
+            gradient = inner.gradient(y, x)  # the classic mistake: the outer tape has stopped
+            return outer.gradient(tf.reduce_sum(gradient * v), x)
+
+        report = check_hessian_vector_product(outside)
+        assert [line.passed for line in report.lines] == [False, False, False, True]
+        for line in report.lines[:3]:
+            assert "inside the outer tape's with-block" in line.detail
+            assert "TypeError" not in line.detail and "does the outer tape watch" not in line.detail
+
     def test_an_hvp_that_builds_the_whole_hessian_is_rejected(self):
         def full_hessian_hvp(f, x, v):
             with tf.GradientTape() as outer:

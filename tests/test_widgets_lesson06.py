@@ -82,6 +82,7 @@ class TestSoftplusWidget:
         softplus.controls["z"].value = -20.0  # 1 + exp(-20) rounds to 1: the value 0 is wrong
         table = softplus.readouts["table"].value
         assert table.count("color:#cf222e") == 2  # the naive and the stable value
+        assert "by more than float32 rounding" in table  # its right values differ in the 8th digit
         softplus.controls["z"].value = 1.0
         assert "color:#cf222e" not in softplus.readouts["table"].value
         softplus.controls["z"].value = 0.0  # the stable version's gradient 0 (true 0.5)

@@ -136,8 +136,11 @@ def check_hessian_vector_product(hessian_vector_product) -> CheckReport:
     )
 
     def linear_in_v():
-        once = np.asarray(hessian_vector_product(coupled, x, v))
-        twice = np.asarray(hessian_vector_product(coupled, x, 2.0 * v))
+        once = hessian_vector_product(coupled, x, v)
+        twice = hessian_vector_product(coupled, x, 2.0 * v)
+        if once is None or twice is None:
+            return False, _NONE_HINT
+        once, twice = np.asarray(once), np.asarray(twice)
         return np.allclose(twice, 2 * once, rtol=1e-10), "H·(2v) is not 2·H·v"
 
     report.check("linear in v: H·(2v) = 2·(H·v)", linear_in_v)
@@ -162,6 +165,16 @@ def _full_hessian(f, x):
     return outer.jacobian(gradient, x, experimental_use_pfor=False).numpy()
 
 
+# None comes from an outer tape that recorded no path from x to (gradient · v): most often
+# because inner.gradient(...) ran after the outer tape's with-block had closed, else because
+# the outer tape does not watch x. The hint names both, the commoner first.
+_NONE_HINT = (
+    "got None: the outer tape recorded nothing that leads from x to (gradient · v). Compute "
+    "inner.gradient(...) and the product with v inside the outer tape's with-block, and "
+    "watch x with both tapes"
+)
+
+
 def _matches_nested_tapes(hessian_vector_product, f, x, v):
     """A check line: the learner's H·v of ``f`` equals the full Hessian times ``v`` exactly."""
     import numpy as np
@@ -169,7 +182,7 @@ def _matches_nested_tapes(hessian_vector_product, f, x, v):
     def condition():
         result = hessian_vector_product(f, x, v)
         if result is None:
-            return False, "got None: does the outer tape watch x?"
+            return False, _NONE_HINT
         result = np.asarray(result)
         expected = _full_hessian(f, x) @ v.numpy()
         if result.shape != expected.shape:
