@@ -112,7 +112,10 @@ def make_streaming_rmse(mistake=None):
             size = keras.ops.cast(keras.ops.size(squared), self.dtype)
             if mistake == "counts_batches":
                 size = keras.ops.convert_to_tensor(1.0)
-            if mistake == "python_state":
+            if mistake == "overwrites":  # assign, not assign_add: only the last batch stays
+                self.total.assign(keras.ops.sum(squared))
+                self.count.assign(size)
+            elif mistake == "python_state":
                 self.total = self.total + keras.ops.sum(squared)
                 self.count = self.count + size
             else:
@@ -161,6 +164,10 @@ RMSE_LINES = {
         "result() after batches of 3, 17, 1 and 19 samples is the RMSE of all 40",
         "take its root in result()",
     ),
+    "overwrites": (
+        "result() after batches of 3, 17, 1 and 19 samples is the RMSE of all 40",
+        "not overwrite them (assign)",
+    ),
 }
 
 # A mistake in the value is reported once, on the first line, not again as a reset, evaluate or
@@ -168,6 +175,7 @@ RMSE_LINES = {
 VALUE_MISTAKES_ALSO_FAIL_ONLY = {
     "counts_batches": {"evaluate(batch_size=7) reports the whole-data RMSE"},
     "no_root": {"evaluate(batch_size=7) reports the whole-data RMSE"},
+    "overwrites": {"evaluate(batch_size=7) reports the whole-data RMSE"},
 }
 
 

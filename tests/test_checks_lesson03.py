@@ -105,6 +105,16 @@ def test_a_numpy_penalty_fails_in_a_traced_graph():
     assert "keras.ops.abs" in failed["works in a traced graph (tf.function, as in fit)"]
 
 
+def test_an_all_numpy_penalty_gets_one_short_hint():
+    # np.mean(np.abs(x)) is a NumPy number, which add_loss() refuses even in a plain call: the
+    # walk-through met Keras' multi-line error, with terminal colour codes, on five lines.
+    numpy_penalty = _penalty_layer(lambda self, x: self.rate * np.mean(np.abs(x)))
+    failed = _failed(check_activity_penalty(numpy_penalty))
+    assert "after a call, layer.losses holds rate * mean(|inputs|)" in failed
+    for detail in failed.values():
+        assert "keras.ops.abs" in detail and "\n" not in detail, detail
+
+
 def test_a_numpy_penalty_really_breaks_fit():
     # Why the traced line exists: the same layer raises inside fit.
     layer_class = _penalty_layer(lambda self, x: self.rate * keras.ops.mean(np.abs(x)))

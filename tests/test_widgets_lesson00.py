@@ -109,6 +109,15 @@ def test_small_batches_and_rare_positives_pull_the_mean_away(metric_explorer):
     metric_explorer.controls["batch_size"].value = 8
 
 
+def test_the_batch_count_adds_up_to_the_samples(metric_explorer):
+    # The walk-through of lesson 00 read "1 batches of 200" and "13 batches of 16" (for 200).
+    for batch_size, phrase in ((200, "1 batch of 200,"), (16, "13 batches of 16 (the last of 8)")):
+        metric_explorer.controls["batch_size"].value = batch_size
+        assert phrase in metric_explorer.readouts["precisions"].value
+    metric_explorer.controls["batch_size"].value = 8
+    assert "25 batches of 8," in metric_explorer.readouts["precisions"].value
+
+
 def test_bad_arguments_raise_value_errors():
     with pytest.raises(ValueError, match="threshold"):
         make_loss_explorer_widget(threshold=0.0)

@@ -182,6 +182,11 @@ class _StreamingRMSEProperties:
             )
         elif value == 0:
             detail += ": does update_state() add each batch to the running totals?"
+        elif abs(value - self.last_batch_rmse()) < 1e-4 * value:
+            detail += (
+                ": that is the RMSE of the last batch only; update_state() must add to the "
+                "running totals (assign_add), not overwrite them (assign)"
+            )
         elif abs(value - self.expected**2) < 1e-4 * self.expected**2:
             detail += ": that is the mean squared error; take its root in result()"
         elif abs(value - self.root_of_sum_per_batch()) < 1e-4 * value:
@@ -190,6 +195,12 @@ class _StreamingRMSEProperties:
                 "(keras.ops.size) instead"
             )
         return False, detail
+
+    def last_batch_rmse(self) -> float:
+        import numpy as np
+
+        last = self.sizes[-1]
+        return float(np.sqrt(np.mean((self.y_true[-last:] - self.y_pred[-last:]) ** 2)))
 
     def root_of_sum_per_batch(self) -> float:
         import numpy as np

@@ -219,4 +219,10 @@ def check_activity_penalty(layer_class) -> CheckReport:
         "defines get_config() that keeps rate (from_config rebuilds the same layer)",
         checks.config_keeps_rate,
     )
+    for line in report.lines:  # a NumPy penalty: Keras' long error, once per line, says less
+        if not line.passed and "on a tensor input" in line.detail:
+            line.detail = (
+                "add_loss() refused a NumPy number, not a tensor: compute the penalty with "
+                "keras.ops.abs and keras.ops.mean"
+            )
     return report

@@ -226,9 +226,13 @@ class _StreamingPrecisionView:
             f"<tr><td>{html.escape(label)}</td><td><code>{value:.3f}</code></td></tr>"
             for label, value in rows
         )
+        last = self.n_samples - (n_batches - 1) * batch_size
+        batches = f"{n_batches} batches of {batch_size}" if n_batches > 1 else f"1 batch of {last}"
+        if last != batch_size:  # say so, or "13 batches of 16" would not add up to 200
+            batches += f" (the last of {last})"
         title = (
-            f"{self.n_samples} samples, {int(y_true.sum())} positive; {n_batches} batches of "
-            f"{batch_size}, {empty} without any predicted positive (precision 0)"
+            f"{self.n_samples} samples, {int(y_true.sum())} positive; {batches}, "
+            f"{empty} without any predicted positive (precision 0)"
         )
         self.precision_readout.value = f"<b>{html.escape(title)}</b><table>{body}</table>"
 
