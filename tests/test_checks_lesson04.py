@@ -80,6 +80,14 @@ def test_a_wrong_central_difference_is_named(wrong, line, hint):
     assert hint in failed[line]
 
 
+def test_a_missing_2_is_not_blamed_on_eps():
+    # The error of a formula off by a factor 2 does not shrink with eps either: the second
+    # order line must name the factor, not ask whether the code uses eps (a walk-through found it).
+    failed = _failed(check_central_difference(lambda f, w, eps: (f(w + eps) - f(w - eps)) / eps))
+    detail = failed["second order: eps 10 times smaller, error about 100 times smaller"]
+    assert "twice too large" in detail and "use eps" not in detail
+
+
 def test_a_forward_difference_is_also_called_one_sided():
     failed = _failed(check_central_difference(lambda f, w, eps: (f(w + eps) - f(w)) / eps))
     assert "one-sided" in failed["calls f at two points, one step to each side of w"]

@@ -122,6 +122,12 @@ class TestDigitsTrainingLoop:
             "accuracy is each epoch's accuracy over that epoch's batches",
         ]
 
+    def test_metrics_never_reset_are_named(self):
+        # A walk-through's first attempt forgot reset_state(): the detail must say so.
+        report = check_digits_training_loop(make_train_digits(reset="never"))
+        details = [line.detail for line in report.lines if not line.passed]
+        assert all("reset the metrics at the start of each epoch" in d for d in details), details
+
     def test_training_without_training_true_is_named(self):
         report = check_digits_training_loop(make_train_digits(training=False), epochs=1)
         assert "never called with training=True" in str(report)

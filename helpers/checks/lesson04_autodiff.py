@@ -87,8 +87,20 @@ class _CentralDifferenceProperties:
         ]
         ratio = errors[0] / errors[1] if errors[1] else math.inf
         if 0.9 < ratio < 1.1:
-            return False, "the error does not change with eps: does your code use eps?"
+            return False, self._flat_error_hint()
         return 50 < ratio < 200, f"the error shrank {ratio:.3g}-fold, expected about 100-fold"
+
+    def _flat_error_hint(self) -> str:
+        """Why the error stays put: a constant factor off (a misplaced 2, a sign), or no eps."""
+        value, derivative = self.central_difference(math.sin, 1.0, 1e-3), math.cos(1.0)
+        for factor, hint in [
+            (2, "twice too large: divide by the distance between the two points"),
+            (0.5, "half too small: divide by the distance between the two points"),
+            (-1, "the sign is flipped: subtract the left value from the right one"),
+        ]:
+            if math.isclose(value, factor * derivative, rel_tol=1e-3):
+                return f"the error does not change with eps because the value is {hint}"
+        return "the error does not change with eps: does your code use eps?"
 
 
 def check_central_difference(central_difference) -> CheckReport:

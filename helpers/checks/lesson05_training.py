@@ -111,6 +111,22 @@ def _recorded_epochs(model, labels_by_row, epochs):
     return results
 
 
+def _never_reset_hint(value, epochs_so_far, index) -> str:
+    """A hint when ``value`` is the mean over every epoch so far: metrics never reset."""
+    import math
+
+    if len(epochs_so_far) < 2:
+        return ""
+    # Equal steps per epoch, so the running mean is the mean of the epochs' means.
+    means = [true[index][0] if index == 0 else true[index] for true in epochs_so_far]
+    if not math.isclose(value, sum(means) / len(means), rel_tol=1e-3, abs_tol=1e-4):
+        return ""
+    return (
+        f" (your value is the mean over epochs 1 to {len(means)}: reset the metrics at the "
+        f"start of each epoch)"
+    )
+
+
 class _DigitsLoopProperties:
     """What ``check_digits_training_loop`` checks, all on one run of the learner's loop.
 
@@ -204,6 +220,7 @@ class _DigitsLoopProperties:
                 return False, (
                     f"epoch {epoch}: reported {value:.4g}, but that epoch's training steps "
                     f"{'lost' if index == 0 else 'scored'} {candidates[0]:.4g} on average"
+                    + _never_reset_hint(value, truth[:epoch], index)
                 )
         return True
 
