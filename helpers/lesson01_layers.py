@@ -11,6 +11,7 @@ the classes through ``custom_objects``.
 """
 
 import math
+import numbers
 
 import keras
 
@@ -39,10 +40,10 @@ class MyDense(keras.layers.Layer):
     """
 
     def __init__(self, units, activation=None, **kwargs):
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"units must be a whole number >= 1, got {units!r}")
+        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+            raise ValueError(f"units must be an integer >= 1, got {units!r}")
         super().__init__(**kwargs)
-        self.units = units
+        self.units = int(units)
         self.activation = keras.activations.get(activation)
 
     def build(self, batch_input_shape):

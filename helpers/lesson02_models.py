@@ -9,6 +9,8 @@ Every class is registered with ``keras.saving.register_keras_serializable`` and 
 ``.keras`` format rebuilds it from its class name and its constructor arguments.
 """
 
+import numbers
+
 import keras
 
 
@@ -26,11 +28,11 @@ class ResidualBlock(keras.layers.Layer):
 
     def __init__(self, n_layers, n_neurons, **kwargs):
         for name, value in (("n_layers", n_layers), ("n_neurons", n_neurons)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         super().__init__(**kwargs)
-        self.n_layers = n_layers
-        self.n_neurons = n_neurons
+        self.n_layers = int(n_layers)
+        self.n_neurons = int(n_neurons)
         self.hidden = [
             keras.layers.Dense(
                 n_neurons,
@@ -82,13 +84,13 @@ class ResidualRegressor(keras.Model):
             ("n_layers_per_block", n_layers_per_block),
             ("block1_repeats", block1_repeats),
         ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         super().__init__(**kwargs)
-        self.output_dim = output_dim
-        self.n_neurons = n_neurons
-        self.n_layers_per_block = n_layers_per_block
-        self.block1_repeats = block1_repeats
+        self.output_dim = int(output_dim)
+        self.n_neurons = int(n_neurons)
+        self.n_layers_per_block = int(n_layers_per_block)
+        self.block1_repeats = int(block1_repeats)
         policy = self.dtype_policy  # each sublayer computes in the model's dtype
         self.hidden1 = keras.layers.Dense(
             n_neurons,

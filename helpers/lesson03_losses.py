@@ -10,6 +10,8 @@ and ``tests/test_notebook_sync.py`` fails if the two copies drift apart. Every c
 registered with ``keras.saving.register_keras_serializable`` and has a ``get_config``.
 """
 
+from helpers.validation import require_int_in_range
+
 import functools
 from typing import NamedTuple
 
@@ -168,8 +170,7 @@ def sweep_reconstruction_weights(
         ("epochs", epochs, float("inf")),
         ("batch_size", batch_size, n_rows),
     ):
-        if not isinstance(value, int) or not 1 <= value <= high:
-            raise ValueError(f"{name} must be a whole number from 1 to {high}, got {value!r}")
+        require_int_in_range(name, value, 1, None if high == float("inf") else high)
     if not 0 < learning_rate < float("inf"):
         raise ValueError(f"learning_rate must be finite and > 0, got {learning_rate!r}")
 

@@ -23,6 +23,8 @@ stream there for the same seed. ``fit(jit_compile=True)`` is the ``"xla"`` mode'
 
 from __future__ import annotations
 
+from helpers.validation import require_int_in_range
+
 import time
 from typing import NamedTuple
 
@@ -42,9 +44,7 @@ def validate_mode(mode: str) -> str:
 
 def validate_positive_int(name: str, value) -> int:
     """``value`` if it is an integer >= 1 (not a bool), else a ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+    return require_int_in_range(name, value, 1)
 
 
 def validate_same_length(X, y, names: str = "X and y") -> None:

@@ -20,6 +20,7 @@ mode is in :mod:`helpers.lesson06_jacobians`.
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Iterator
 
 import keras
@@ -112,10 +113,10 @@ class MySoftplusDense(keras.layers.Layer):
     """
 
     def __init__(self, units, broken_gradient=False, **kwargs):
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"units must be a whole number >= 1, got {units!r}")
+        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+            raise ValueError(f"units must be an integer >= 1, got {units!r}")
         super().__init__(**kwargs)
-        self.units = units
+        self.units = int(units)
         self.broken_gradient = bool(broken_gradient)
 
     def build(self, batch_input_shape):

@@ -10,6 +10,7 @@ loss (``m = 1``), forward mode for a function with more outputs than inputs.
 from __future__ import annotations
 
 from helpers.timing import median_seconds
+from helpers.validation import require_int_in_range
 
 from dataclasses import dataclass
 
@@ -79,10 +80,10 @@ def measure_jacobian_cost(sizes=(1, 4, 16, 32), repeats: int = 2) -> list[Jacobi
     after one warm-up run: in eager mode ``ForwardAccumulator`` traces a small function per op
     and input shape on first use, a one-off cost that is not the mode's.
     """
-    if not sizes or not all(isinstance(n, int) and 1 <= n <= 4096 for n in sizes):
-        raise ValueError(f"sizes must be whole numbers from 1 to 4096, got {sizes!r}")
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a whole number >= 1, got {repeats!r}")
+    if not sizes:
+        raise ValueError(f"sizes must hold at least one size, got {sizes!r}")
+    sizes = [require_int_in_range("sizes", n, 1, 4096) for n in sizes]
+    repeats = require_int_in_range("repeats", repeats, 1)
 
     def warm_median_seconds(run):
         run()  # the warm-up

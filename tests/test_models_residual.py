@@ -171,7 +171,7 @@ def test_clone_model_rebuilds_the_architecture_with_new_weights():
     ],
 )
 def test_bad_sizes_raise_value_errors_naming_the_argument(make, argument):
-    with pytest.raises(ValueError, match=f"^{argument} must be a whole number >= 1"):
+    with pytest.raises(ValueError, match=f"^{argument} must be an integer >= 1"):
         make()
 
 

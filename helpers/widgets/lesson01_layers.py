@@ -19,13 +19,12 @@ NOISE_STDDEV_RANGE = (0.0, 1.0)
 
 
 def _validate_noise_arguments(stddev: float, training: bool, seed: int) -> None:
-    low, high = NOISE_STDDEV_RANGE
-    if not low <= stddev <= high:
-        raise ValueError(f"stddev must be between {low} and {high}, got {stddev!r}")
+    from helpers.validation import require_number_in_range, require_seed
+
+    require_number_in_range("stddev", stddev, *NOISE_STDDEV_RANGE)
     if not isinstance(training, bool):
         raise ValueError(f"training must be True or False, got {training!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    require_seed(seed)
 
 
 class _GaussianNoiseView:

@@ -143,10 +143,10 @@ def _training_result_html(
 
 
 def _validate_training_arguments(epochs: int, seed: int) -> None:
-    if not isinstance(epochs, int) or not 1 <= epochs <= 200:
-        raise ValueError(f"epochs must be a whole number from 1 to 200, got {epochs!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    from helpers.validation import require_int_in_range, require_seed
+
+    require_int_in_range("epochs", epochs, 1, 200)
+    require_seed(seed)
 
 
 class _ResidualArchitectureView:

@@ -7,6 +7,7 @@ returns the :class:`LessonWidget`.
 
 from __future__ import annotations
 
+from helpers.validation import require_log_in_range
 from helpers.widgets.base import (
     FigurePanel,
     LessonWidget,
@@ -53,8 +54,7 @@ def _validate_explorer_arguments(function: str, eps: float, scheme: str, dtype: 
     check_choice("function", function, autodiff.EXAMPLE_FUNCTIONS)
     low, high = EPS_EXPONENT_RANGE
     autodiff.validate_eps(eps)
-    if not 10.0**low <= eps <= 10.0**high:
-        raise ValueError(f"eps must be between 1e{low} and 1e{high}, got {eps!r}")
+    require_log_in_range("eps", eps, low, high)
     autodiff.validate_scheme(scheme)
     check_choice("dtype", dtype, EXPLORER_DTYPES)
 

@@ -6,6 +6,7 @@ Both are small classes: the constructor builds the controls, named methods do on
 
 from __future__ import annotations
 
+from helpers.validation import require_log_in_range
 from helpers.widgets.base import (
     FigurePanel,
     LessonWidget,
@@ -114,10 +115,7 @@ class TrainingLoopExplorer:
         training.validate_mode(mode)
         check_choice("optimizer", optimizer, OPTIMIZER_CHOICES)
         low, high = LEARNING_RATE_EXPONENT_RANGE
-        if not 10.0**low <= learning_rate <= 10.0**high:
-            raise ValueError(
-                f"learning_rate must be between 1e{low} and 1e{high}, got {learning_rate!r}"
-            )
+        require_log_in_range("learning_rate", learning_rate, low, high)
         if batch_size not in BATCH_SIZE_CHOICES:
             raise ValueError(f"batch_size must be one of {BATCH_SIZE_CHOICES}, got {batch_size!r}")
         self.data = data.load_regression_data()

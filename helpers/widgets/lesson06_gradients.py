@@ -6,6 +6,7 @@ Both are small classes with named methods (build the controls, compute, render) 
 
 from __future__ import annotations
 
+from helpers.validation import require_log_in_range
 from helpers.widgets.base import (
     FigurePanel,
     LessonWidget,
@@ -431,9 +432,7 @@ def make_gradient_check_widget(
     check_choice("layer", layer, CHECK_LAYERS)
     check_choice("dtype", dtype, GRADIENT_DTYPES)
     low, high = CHECK_EPS_EXPONENT_RANGE
-    is_number = isinstance(eps, int | float) and not isinstance(eps, bool)
-    if not is_number or not 10.0**low <= eps <= 10.0**high:
-        raise ValueError(f"eps must be a number between 1e{low} and 1e{high}, got {eps!r}")
+    require_log_in_range("eps", eps, low, high)
     explorer = GradientCheckExplorer(layer, dtype, eps)
 
     def on_change(change):
