@@ -93,7 +93,11 @@ class MyGaussianNoise(keras.layers.Layer):
     """
 
     def __init__(self, stddev, seed=None, **kwargs):
-        if not 0 <= stddev < math.inf:
+        if (
+            isinstance(stddev, bool)
+            or not isinstance(stddev, numbers.Real)
+            or not 0 <= stddev < math.inf
+        ):
             raise ValueError(f"stddev must be a finite number >= 0, got {stddev!r}")
         super().__init__(**kwargs)
         self.stddev = stddev
@@ -131,7 +135,7 @@ class MyLayerNormalization(keras.layers.Layer):
     """
 
     def __init__(self, eps=0.001, **kwargs):
-        if not 0 < eps < math.inf:
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < math.inf:
             raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
         super().__init__(**kwargs)
         self.eps = eps
@@ -162,7 +166,7 @@ class MyDropout(keras.layers.Layer):
     """
 
     def __init__(self, rate, seed=None, **kwargs):
-        if not 0 <= rate < 1:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ValueError(f"rate must be in [0, 1), got {rate!r}")
         super().__init__(**kwargs)
         self.rate = rate

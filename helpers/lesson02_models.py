@@ -35,12 +35,12 @@ class ResidualBlock(keras.layers.Layer):
         self.n_neurons = int(n_neurons)
         self.hidden = [
             keras.layers.Dense(
-                n_neurons,
+                self.n_neurons,
                 activation="elu",
                 kernel_initializer="he_normal",
                 dtype=self.dtype_policy,
             )
-            for _ in range(n_layers)
+            for _ in range(self.n_layers)
         ]
 
     def build(self, input_shape):
@@ -93,15 +93,16 @@ class ResidualRegressor(keras.Model):
         self.block1_repeats = int(block1_repeats)
         policy = self.dtype_policy  # each sublayer computes in the model's dtype
         self.hidden1 = keras.layers.Dense(
-            n_neurons,
+            self.n_neurons,
             activation="elu",
             kernel_initializer="he_normal",
             dtype=policy,
             name="hidden1",
         )
-        self.block1 = ResidualBlock(n_layers_per_block, n_neurons, name="block1", dtype=policy)
-        self.block2 = ResidualBlock(n_layers_per_block, n_neurons, name="block2", dtype=policy)
-        self.out = keras.layers.Dense(output_dim, name="output", dtype=policy)
+        sizes = self.n_layers_per_block, self.n_neurons
+        self.block1 = ResidualBlock(*sizes, name="block1", dtype=policy)
+        self.block2 = ResidualBlock(*sizes, name="block2", dtype=policy)
+        self.out = keras.layers.Dense(self.output_dim, name="output", dtype=policy)
 
     def build(self, input_shape):
         self.hidden1.build(input_shape)

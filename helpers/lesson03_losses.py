@@ -13,6 +13,8 @@ registered with ``keras.saving.register_keras_serializable`` and has a ``get_con
 from helpers.validation import require_int_in_range
 
 import functools
+import math
+import numbers
 from typing import NamedTuple
 
 import keras
@@ -33,7 +35,12 @@ class ReconstructingRegressor(keras.Model):
 
     def __init__(self, output_dim, reconstruction_weight=0.05, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= reconstruction_weight < float("inf"):  # also False for NaN
+        weight = reconstruction_weight  # a number (not a bool), finite, >= 0: False for NaN too
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, numbers.Real)
+            or not 0 <= weight < math.inf
+        ):
             raise ValueError(
                 f"reconstruction_weight must be finite and >= 0, got {reconstruction_weight!r}"
             )
@@ -287,7 +294,8 @@ class ActivityPenalty(keras.layers.Layer):
     """
 
     def __init__(self, rate=0.01, **kwargs):
-        if not 0 <= rate < float("inf"):  # also False for NaN
+        # a number (not a bool), finite and >= 0: the comparison is False for NaN too
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < math.inf:
             raise ValueError(f"rate must be finite and >= 0, got {rate!r}")
         super().__init__(**kwargs)
         self.rate = rate

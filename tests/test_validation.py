@@ -120,3 +120,37 @@ def test_numpy_arguments_work_in_the_shared_modules():
     data = load_regression_data(seed=np.int64(42), valid_size=np.float32(0.25))
     assert len(data.X_train) > 0
     assert median_seconds(lambda: None, repeats=np.int64(3)) >= 0
+
+
+# The classes the lessons write out in `# @save` cells keep short inline checks of their own;
+# they behave as helpers.validation does: a bool is refused, a NumPy number accepted.
+def _lesson_classes():
+    from helpers import lesson01_layers as l01
+    from helpers import lesson02_models as l02
+    from helpers import lesson03_losses as l03
+    from helpers import lesson06_gradients as l06
+
+    return {
+        "MyDense(units)": (lambda v: l01.MyDense(v), np.int64(3)),
+        "MyGaussianNoise(stddev)": (lambda v: l01.MyGaussianNoise(v), np.float64(0.1)),
+        "MyLayerNormalization(eps)": (lambda v: l01.MyLayerNormalization(eps=v), np.float32(1e-3)),
+        "MyDropout(rate)": (lambda v: l01.MyDropout(v), np.float64(0.2)),
+        "ResidualBlock(n_layers)": (lambda v: l02.ResidualBlock(v, 4), np.int64(2)),
+        "ResidualRegressor(output_dim)": (lambda v: l02.ResidualRegressor(v), np.int32(1)),
+        "ReconstructingRegressor(weight)": (
+            lambda v: l03.ReconstructingRegressor(1, reconstruction_weight=v),
+            np.float64(0.05),
+        ),
+        "ActivityPenalty(rate)": (lambda v: l03.ActivityPenalty(v), np.float64(0.01)),
+        "MySoftplusDense(units)": (lambda v: l06.MySoftplusDense(v), np.int64(3)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_lesson_classes()))
+def test_lesson_classes_refuse_bools_and_take_numpy_numbers(name):
+    make, numpy_value = _lesson_classes()[name]
+    with pytest.raises(ValueError, match="got True"):
+        make(True)
+    with pytest.raises(ValueError, match="got '1'"):
+        make("1")
+    make(numpy_value)  # accepted
