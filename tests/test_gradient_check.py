@@ -98,21 +98,22 @@ class TestSoftplus:
 
     @pytest.mark.parametrize(("z", "dtype"), [(-60.0, "float32"), (-500.0, "float64")])
     def test_the_second_derivative_is_a_silent_0_before_the_nan(self, z, dtype):
-        variable = tf.Variable(z, dtype=dtype)
-        with tf.GradientTape() as outer:
-            with tf.GradientTape() as inner:
-                value = my_better_softplus(variable)
-            gradient = inner.gradient(value, variable)
-        assert float(outer.gradient(gradient, variable)) == 0.0  # truly about e**z > 0
+        assert second_derivative_through_the_custom_gradient(z, dtype) == 0.0  # truly e**z > 0
 
     @pytest.mark.parametrize(("z", "dtype"), [(-100.0, "float32"), (-1000.0, "float64")])
     def test_the_second_derivative_through_the_custom_gradient_is_nan_far_left(self, z, dtype):
-        variable = tf.Variable(z, dtype=dtype)
-        with tf.GradientTape() as outer:
-            with tf.GradientTape() as inner:
-                value = my_better_softplus(variable)
-            gradient = inner.gradient(value, variable)
-        assert math.isnan(float(outer.gradient(gradient, variable)))
+        assert math.isnan(second_derivative_through_the_custom_gradient(z, dtype))
+
+
+def second_derivative_through_the_custom_gradient(z, dtype):
+    """d²/dz² of ``my_better_softplus`` by nested tapes: the outer one differentiates the
+    custom gradient function's own operations."""
+    variable = tf.Variable(z, dtype=dtype)
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            value = my_better_softplus(variable)
+        gradient = inner.gradient(value, variable)
+    return float(outer.gradient(gradient, variable))
 
 
 # --- gradient_check ----------------------------------------------------------------------------

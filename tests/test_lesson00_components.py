@@ -143,18 +143,22 @@ def test_batch_precisions_match_keras_precision_batch_by_batch(batch_size):
 # --- the optimizer -------------------------------------------------------------------------
 
 
+def momentum_twin(ours, learning_rate, momentum):
+    """Compile ``ours`` with MyMomentumOptimizer and return its twin (same weights) compiled with
+    the Keras SGD it should equal: ``SGD(learning_rate * (1 - momentum), momentum)``."""
+    theirs = keras.models.clone_model(ours)
+    theirs.set_weights(ours.get_weights())
+    ours.compile(loss="mse", optimizer=lc.MyMomentumOptimizer(learning_rate, momentum))
+    sgd = keras.optimizers.SGD(learning_rate * (1 - momentum), momentum=momentum)
+    theirs.compile(loss="mse", optimizer=sgd)
+    return theirs
+
+
 @pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
 def test_my_momentum_optimizer_is_sgd_with_a_scaled_learning_rate_step_for_step(momentum):
     keras.utils.set_random_seed(1)
     ours = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
-    theirs = keras.models.clone_model(ours)
-    theirs.set_weights(ours.get_weights())
-    learning_rate = 0.05
-    ours.compile(loss="mse", optimizer=lc.MyMomentumOptimizer(learning_rate, momentum))
-    theirs.compile(
-        loss="mse",
-        optimizer=keras.optimizers.SGD(learning_rate * (1 - momentum), momentum=momentum),
-    )
+    theirs = momentum_twin(ours, learning_rate=0.05, momentum=momentum)
     for step in range(10):
         batch = slice(4 * step, 4 * step + 4)
         ours.train_on_batch(X[batch], Y2[batch])
@@ -380,10 +384,7 @@ def test_my_momentum_optimizer_takes_sparse_gradients_like_sgd():
         )
 
     ours = model()
-    theirs = keras.models.clone_model(ours)
-    theirs.set_weights(ours.get_weights())
-    ours.compile(loss="mse", optimizer=lc.MyMomentumOptimizer(0.1, 0.9))
-    theirs.compile(loss="mse", optimizer=keras.optimizers.SGD(0.1 * (1 - 0.9), momentum=0.9))
+    theirs = momentum_twin(ours, learning_rate=0.1, momentum=0.9)
     targets = np.random.default_rng(4).normal(size=(32, 3, 1)).astype("float32")
     for step in range(4):
         batch = slice(8 * step, 8 * step + 8)
