@@ -421,16 +421,25 @@ def check_lesson(path: Path, timeout: int = 600) -> LessonCheck:
         notebook = read(copy)
         stored = read(copy)
         # The kernel's own log goes to a file, not into the report: the tracebacks in it
-        # (a failing comm or display callback) count, its warnings do not.
-        with open(Path(folder) / "kernel.log", "w+") as log:
-            stopped = None
+        # (a failing comm or display callback) count, its warnings do not. Only what the
+        # kernel wrote until its last cell finished counts: a kernel being shut down may log
+        # a traceback of its own (a ZMQError from a closed socket, ipython/ipykernel#1518),
+        # which says nothing about the lesson.
+        log_path = Path(folder) / "kernel.log"
+        with open(log_path, "wb") as log:
+            stopped, logged_while_running = None, [0]
+
+            def mark_log_end(**_):
+                logged_while_running[0] = os.fstat(log.fileno()).st_size
+
+            client = notebook_client(notebook, copy, timeout)
+            client.on_cell_executed = mark_log_end
             try:
-                quiet = {"stdout": subprocess.DEVNULL, "stderr": log}
-                notebook_client(notebook, copy, timeout).execute(**quiet)
+                client.execute(stdout=subprocess.DEVNULL, stderr=log)
             except CellExecutionError as error:
                 stopped = _exception_line(str(error))
-            log.seek(0)
-            kernel_log = _plain(log.read())
+        logged = log_path.read_bytes()[: logged_while_running[0]]
+        kernel_log = _plain(logged.decode(errors="replace"))
     result.errors = lesson_errors(notebook)
     if stopped is not None and not any(error.startswith(stopped) for error in result.errors):
         result.errors.append(f"{stopped} (stopped the run)")
