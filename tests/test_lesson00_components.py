@@ -154,17 +154,22 @@ def momentum_twin(ours, learning_rate, momentum):
     return theirs
 
 
+def assert_trains_alike(ours, theirs, inputs, targets, batch_size):
+    """Train both models on the same consecutive batches; after every step, their weights agree."""
+    for start in range(0, len(inputs), batch_size):
+        batch = slice(start, start + batch_size)
+        ours.train_on_batch(inputs[batch], targets[batch])
+        theirs.train_on_batch(inputs[batch], targets[batch])
+        for mine, reference in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+            np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
 def test_my_momentum_optimizer_is_sgd_with_a_scaled_learning_rate_step_for_step(momentum):
     keras.utils.set_random_seed(1)
     ours = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
     theirs = momentum_twin(ours, learning_rate=0.05, momentum=momentum)
-    for step in range(10):
-        batch = slice(4 * step, 4 * step + 4)
-        ours.train_on_batch(X[batch], Y2[batch])
-        theirs.train_on_batch(X[batch], Y2[batch])
-        for mine, reference in zip(ours.get_weights(), theirs.get_weights(), strict=True):
-            np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+    assert_trains_alike(ours, theirs, X, Y2, batch_size=4)  # 10 steps
 
 
 def test_my_momentum_optimizer_refuses_bad_momentum_and_keeps_its_config():
@@ -377,21 +382,12 @@ def test_hyperparameters_refuse_bools_and_non_numbers_with_a_value_error(make, b
 def test_my_momentum_optimizer_takes_sparse_gradients_like_sgd():
     keras.utils.set_random_seed(3)
     tokens = np.random.default_rng(3).integers(0, 20, size=(32, 3))
-
-    def model():
-        return keras.Sequential(
-            [keras.Input((3,), dtype="int32"), keras.layers.Embedding(20, 4), keras.layers.Dense(1)]
-        )
-
-    ours = model()
+    ours = keras.Sequential(
+        [keras.Input((3,), dtype="int32"), keras.layers.Embedding(20, 4), keras.layers.Dense(1)]
+    )
     theirs = momentum_twin(ours, learning_rate=0.1, momentum=0.9)
     targets = np.random.default_rng(4).normal(size=(32, 3, 1)).astype("float32")
-    for step in range(4):
-        batch = slice(8 * step, 8 * step + 8)
-        ours.train_on_batch(tokens[batch], targets[batch])
-        theirs.train_on_batch(tokens[batch], targets[batch])
-    for mine, reference in zip(ours.get_weights(), theirs.get_weights(), strict=True):
-        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+    assert_trains_alike(ours, theirs, tokens, targets, batch_size=8)  # 4 steps
 
 
 def test_with_a_learning_rate_schedule_my_momentum_is_not_sgd():
