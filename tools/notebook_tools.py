@@ -426,19 +426,20 @@ def check_lesson(path: Path, timeout: int = 600) -> LessonCheck:
         # a traceback of its own (a ZMQError from a closed socket, ipython/ipykernel#1518),
         # which says nothing about the lesson.
         log_path = Path(folder) / "kernel.log"
+        stopped, logged_by_last_cell = None, 0
+
+        def mark_log_end(**_):
+            nonlocal logged_by_last_cell
+            logged_by_last_cell = log_path.stat().st_size
+
+        client = notebook_client(notebook, copy, timeout)
+        client.on_cell_executed = mark_log_end
         with open(log_path, "wb") as log:
-            stopped, logged_while_running = None, [0]
-
-            def mark_log_end(**_):
-                logged_while_running[0] = os.fstat(log.fileno()).st_size
-
-            client = notebook_client(notebook, copy, timeout)
-            client.on_cell_executed = mark_log_end
             try:
                 client.execute(stdout=subprocess.DEVNULL, stderr=log)
             except CellExecutionError as error:
                 stopped = _exception_line(str(error))
-        logged = log_path.read_bytes()[: logged_while_running[0]]
+        logged = log_path.read_bytes()[:logged_by_last_cell]
         kernel_log = _plain(logged.decode(errors="replace"))
     result.errors = lesson_errors(notebook)
     if stopped is not None and not any(error.startswith(stopped) for error in result.errors):
