@@ -39,12 +39,6 @@ def widget_budgets(row: dict) -> tuple[float, float | None]:
     return median, CONTROL_MAX_MS.get((row["builder"], row["control"]))
 
 
-def widget_ok(row: dict) -> bool:
-    median, slowest = widget_budgets(row)
-    too_slow = slowest is not None and row["max_ms"] > slowest
-    return row["median_ms"] <= median and not too_slow and not row["error_count"]
-
-
 @dataclass
 class Results:
     """Everything one benchmark run measured, ready to check and to render."""
@@ -59,53 +53,79 @@ class Results:
     settings: str = ""
 
 
+# Each check below is written "not (measure <= budget)", so a measure that came out nan (not
+# measured) fails its budget rather than slipping through both comparisons.
+
+
+def notebook_problems(notebook: NotebookResult) -> list[str]:
+    """The lesson's own budgets (time against its imports, kernel memory), one line each."""
+    if notebook.error:
+        return [f"{notebook.name}: did not run to the end ({notebook.error})"]
+    found = []
+    if not notebook.import_ratio <= LESSON_IMPORT_RATIO:
+        found.append(
+            f"{notebook.name}: {notebook.median_seconds:.1f} s median, "
+            f"{notebook.import_ratio:.2f}x its imports alone "
+            f"({notebook.median_imports_seconds:.1f} s), budget {LESSON_IMPORT_RATIO}x"
+        )
+    if not notebook.peak_memory_bytes <= KERNEL_PEAK_BYTES:
+        found.append(
+            f"{notebook.name}: kernel peak {notebook.peak_memory_bytes / 1e9:.2f} GB, "
+            f"budget {KERNEL_PEAK_BYTES / 1e9:.1f} GB"
+        )
+    return found
+
+
+def widget_problems(label: str, row: dict) -> list[str]:
+    """One control's (or button's) errors and, when it was timed, its budgets."""
+    found = []
+    if row.get("error_count"):
+        found.append(f"{label} raised {row['error_count']}x: {row['errors'][0]}")
+    if not row.get("timed"):
+        return found
+    median, slowest = widget_budgets(row)
+    if not row["median_ms"] <= median:
+        found.append(f"{label}: {row['median_ms']:.0f} ms median, budget {median:.0f} ms")
+    if slowest is not None and not row["max_ms"] <= slowest:
+        found.append(f"{label}: {row['max_ms']:.0f} ms at worst, budget {slowest:.0f} ms")
+    return found
+
+
+def gradient_problems(row: dict) -> list[str]:
+    """One size n: the tape's cost in forward passes, and finite differences growing with n."""
+    found = []
+    if not row["tape_ratio"] <= TAPE_FORWARD_RATIO:
+        found.append(
+            f"gradient cost at n={row['n_params']:,.0f}: tape = {row['tape_ratio']:.1f} "
+            f"forward passes, budget {TAPE_FORWARD_RATIO:.0f}"
+        )
+    for scheme in ("forward", "central"):
+        ratio = row[f"{scheme}_difference_ratio"]
+        if not ratio >= DIFFERENCE_MIN_FRACTION_OF_N * row["n_params"]:
+            found.append(
+                f"gradient cost at n={row['n_params']:,.0f}: {scheme} differences = "
+                f"{ratio:,.3g} forward passes, expected at least "
+                f"{DIFFERENCE_MIN_FRACTION_OF_N:g} n (do they still touch every coordinate?)"
+            )
+    return found
+
+
 def problems(results: Results) -> list[str]:
     """One line per budget that is exceeded or could not be checked; empty when all are met."""
     found = []
     for notebook in results.notebooks:
+        found += notebook_problems(notebook)
         if notebook.error:
-            found.append(f"{notebook.name}: did not run to the end ({notebook.error})")
             continue
-        if notebook.import_ratio > LESSON_IMPORT_RATIO:
-            found.append(
-                f"{notebook.name}: {notebook.median_seconds:.1f} s median, "
-                f"{notebook.import_ratio:.2f}x its imports alone "
-                f"({notebook.median_imports_seconds:.1f} s), budget {LESSON_IMPORT_RATIO}x"
-            )
-        if notebook.peak_memory_bytes > KERNEL_PEAK_BYTES:
-            found.append(
-                f"{notebook.name}: kernel peak {notebook.peak_memory_bytes / 1e9:.2f} GB, "
-                f"budget {KERNEL_PEAK_BYTES / 1e9:.1f} GB"
-            )
         for row in notebook.widgets:
             label = f"{notebook.name}: widget {row['widget']} control {row['control']!r}"
-            if row.get("error_count"):
-                found.append(f"{label} raised {row['error_count']}x: {row['errors'][0]}")
-            if not row.get("timed"):
-                continue
-            median, slowest = widget_budgets(row)
-            if row["median_ms"] > median:
-                found.append(f"{label}: {row['median_ms']:.0f} ms median, budget {median:.0f} ms")
-            if slowest is not None and row["max_ms"] > slowest:
-                found.append(f"{label}: {row['max_ms']:.0f} ms at worst, budget {slowest:.0f} ms")
+            found += widget_problems(label, row)
     for builder in results.unmeasured_builders:
         found.append(f"widget builder {builder}: no lesson kernel held a widget it built")
     if results.gradient_error:
         found.append(f"gradient cost: not measured ({results.gradient_error})")
     for row in results.gradient or []:
-        if row["tape_ratio"] > TAPE_FORWARD_RATIO:
-            found.append(
-                f"gradient cost at n={row['n_params']:,.0f}: tape = {row['tape_ratio']:.1f} "
-                f"forward passes, budget {TAPE_FORWARD_RATIO:.0f}"
-            )
-        for scheme in ("forward", "central"):
-            ratio = row[f"{scheme}_difference_ratio"]
-            if ratio < DIFFERENCE_MIN_FRACTION_OF_N * row["n_params"]:
-                found.append(
-                    f"gradient cost at n={row['n_params']:,.0f}: {scheme} differences = "
-                    f"{ratio:,.3g} forward passes, expected at least "
-                    f"{DIFFERENCE_MIN_FRACTION_OF_N:g} n (do they still touch every coordinate?)"
-                )
+        found += gradient_problems(row)
     return found
 
 
@@ -157,10 +177,6 @@ def _notebook_section(notebooks: list[NotebookResult]) -> list[str]:
             continue
         seconds = [run.seconds for run in notebook.runs]
         starts = [run.kernel_start_seconds for run in notebook.runs]
-        ok = (
-            notebook.import_ratio <= LESSON_IMPORT_RATIO
-            and notebook.peak_memory_bytes <= KERNEL_PEAK_BYTES
-        )
         rows.append(
             [
                 f"`{notebook.name}`",
@@ -170,7 +186,7 @@ def _notebook_section(notebooks: list[NotebookResult]) -> list[str]:
                 f"**{notebook.import_ratio:.2f}**",
                 f"{sorted(starts)[len(starts) // 2]:.1f}",
                 f"{notebook.peak_memory_bytes / 1e6:.0f}",
-                _mark(ok),
+                _mark(not notebook_problems(notebook)),
             ]
         )
     where = []
@@ -240,7 +256,7 @@ def _widget_section(notebooks: list[NotebookResult], unmeasured: list[str]) -> l
                     changes,
                     f"**{row['median_ms']:.1f}**",
                     f"{row['max_ms']:.1f}",
-                    f"{_mark(widget_ok(row))} ({budget})",
+                    f"{_mark(not widget_problems(where, row))} ({budget})",
                 ]
             )
     lines = [
@@ -298,11 +314,7 @@ def _gradient_section(gradient: list[dict] | None, error: str | None) -> list[st
                 f"{row['forward_difference_ratio']:,.3g}",
                 f"{row['central_difference_ratio']:,.3g}",
                 f"{coordinates:,.0f} of {n:,.0f}, scaled" if scaled else "all",
-                _mark(
-                    row["tape_ratio"] <= TAPE_FORWARD_RATIO
-                    and min(row["forward_difference_ratio"], row["central_difference_ratio"])
-                    >= DIFFERENCE_MIN_FRACTION_OF_N * n
-                ),
+                _mark(not gradient_problems(row)),
             ]
         )
     header = [
