@@ -23,7 +23,7 @@ stream there for the same seed. ``fit(jit_compile=True)`` is the ``"xla"`` mode'
 
 from __future__ import annotations
 
-from helpers.validation import require_int_in_range
+from helpers.validation import require_choice, require_int_in_range
 
 import time
 from typing import NamedTuple
@@ -37,9 +37,7 @@ EXECUTION_MODES = ("eager", "function", "xla")
 
 def validate_mode(mode: str) -> str:
     """``mode`` if it is one of :data:`EXECUTION_MODES`, else a ``ValueError`` naming it."""
-    if mode not in EXECUTION_MODES:
-        raise ValueError(f"mode must be one of {', '.join(EXECUTION_MODES)}, got {mode!r}")
-    return mode
+    return require_choice("mode", mode, EXECUTION_MODES)
 
 
 def validate_positive_int(name: str, value) -> int:
@@ -326,9 +324,10 @@ def fit_with_custom_loop(
     optimizer = as_optimizer(optimizer)
     _check_model_and_optimizer(model, optimizer)
     X, y = as_float_data(X), as_float_data(y)
+    if validation_data is not None:
+        validation_data = tuple(as_float_data(array) for array in validation_data)
     loss_fn, metrics = as_loss(loss_fn), as_metrics(metrics)
-    if model.built and not optimizer.built:
-        optimizer.build(model.trainable_variables)  # as fit does: the first call traces once
+    build_optimizer_as_fit_does(model, optimizer)
     train_step = make_train_step(model, optimizer, loss_fn, mode)
     eval_step = make_eval_step(model, loss_fn, mode)
     loss_tracker = keras.metrics.Mean(name="loss")
@@ -352,14 +351,23 @@ def fit_with_custom_loop(
         if validation_data is not None:
             _evaluate(eval_step, validation_data, batch_size, loss_tracker, metrics)
             _record(history, "val_", loss_tracker, metrics)
-    if epochs > 0:
-        optimizer.finalize_variable_values(model.trainable_variables)  # EMA: the averages
+    optimizer.finalize_variable_values(model.trainable_variables)  # EMA: the averages
     return history
+
+
+def build_optimizer_as_fit_does(model, optimizer) -> None:
+    """Build ``optimizer`` for a built ``model``'s variables before the first step, as ``fit``
+    does, so that the step traces once: an optimizer that creates its variables during the
+    first trace makes TensorFlow trace again at once (variables may only be created on a
+    function's first call). An unbuilt model has no variables yet: its optimizer is left to
+    build itself at the first ``apply_gradients``, and a built optimizer is left as it is."""
+    if model.built and not optimizer.built:
+        optimizer.build(model.trainable_variables)
 
 
 def _evaluate(eval_step, validation_data, batch_size, loss_tracker, metrics):
     """``fit``'s validation: batches of ``batch_size``, losses averaged weighted by size."""
-    X_valid, y_valid = (as_float_data(array) for array in validation_data)
+    X_valid, y_valid = validation_data
     for tracker in [loss_tracker, *metrics]:
         tracker.reset_state()
     for start in range(0, len(X_valid), batch_size):
@@ -397,9 +405,8 @@ def time_train_step(model, optimizer, loss_fn, X_batch, y_batch, *, mode, steps=
     """Time ``mode``'s training step: its first call alone, then the best of ``repeats`` runs
     of ``steps`` calls (the minimum, the least disturbed by other work on the machine).
 
-    The optimizer is built first, as ``fit`` builds it, so the first call traces once: an
-    optimizer that creates its variables during the first trace makes TensorFlow trace again
-    at once (variables may only be created on a function's first call).
+    The optimizer is built first, as ``fit`` builds it (:func:`build_optimizer_as_fit_does`),
+    so the first call traces once.
 
     The first call, and each run of ``steps`` calls, ends with ``.numpy()`` on the loss:
     TensorFlow may return before the work is done (asynchronous execution, accelerators), and
@@ -407,7 +414,7 @@ def time_train_step(model, optimizer, loss_fn, X_batch, y_batch, *, mode, steps=
     """
     validate_positive_int("steps", steps)
     validate_positive_int("repeats", repeats)
-    optimizer.build(model.trainable_variables)
+    build_optimizer_as_fit_does(model, optimizer)
     step = make_train_step(model, optimizer, loss_fn, mode)
     X_batch, y_batch = tf.constant(X_batch), tf.constant(y_batch)
     start = time.perf_counter()

@@ -214,6 +214,29 @@ class TestStepsAndTimings:
             counts.append(step.experimental_get_tracing_count())
         assert counts == expected
 
+    def test_time_train_step_builds_the_optimizer_only_as_fit_does(self, data):
+        """A model not built yet has no variables: an optimizer built for none of them would
+        refuse the first step's gradients (Keras: "Unknown variable")."""
+        unbuilt = keras.Sequential([keras.layers.Dense(3), keras.layers.Dense(1)])
+        timing = training.time_train_step(
+            unbuilt,
+            keras.optimizers.Nadam(0.01),
+            keras.losses.mean_squared_error,
+            data.X_train[:32],
+            data.y_train[:32],
+            mode="function",
+            steps=2,
+            repeats=1,
+        )
+        assert timing.ms_per_step > 0 and unbuilt.built
+        # A built model's optimizer is built before the first call, so that call traces once.
+        model, optimizer = training.make_regularized_regressor(), keras.optimizers.Nadam(0.01)
+        training.build_optimizer_as_fit_does(model, optimizer)
+        assert optimizer.built
+        variables = list(optimizer.variables)
+        training.build_optimizer_as_fit_does(model, optimizer)  # built: left as it is
+        assert optimizer.variables == variables
+
     def test_time_train_step_measures_every_mode(self, data):
         timings = [
             training.time_train_step(
