@@ -16,6 +16,8 @@ slots and ``_resource_apply_dense``. Every class registers itself with
 
 from __future__ import annotations
 
+from helpers.validation import require_fraction, require_int_in_range, require_number_in_range
+
 import math
 import numbers
 from typing import NamedTuple
@@ -24,15 +26,6 @@ import keras
 import numpy as np
 
 LINE_LOSSES = ("mse", "mae", "huber")
-
-
-def _check_positive(name: str, value) -> float:
-    """``value`` as a float if it is a finite number > 0, else a ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    if not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 # @save
@@ -342,10 +335,8 @@ def add_target_outliers(y, fraction: float = 0.1, size: float = 8.0, seed: int =
     Used to train the same model with MSE, MAE and Huber on corrupted targets, then score it on
     clean ones. The rows are chosen by ``seed``, so every run corrupts the same ones.
     """
-    if not 0 <= fraction < 1:
-        raise ValueError(f"fraction must be in [0, 1), got {fraction!r}")
-    if not math.isfinite(size):
-        raise ValueError(f"size must be a finite number, got {size!r}")
+    require_number_in_range("fraction", fraction, 0.0, 1.0, high_open=True)
+    require_number_in_range("size", size)
     y = np.array(y, copy=True)
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(y), size=round(fraction * len(y)), replace=False)
@@ -365,10 +356,8 @@ class LineData(NamedTuple):
 def make_line_with_outlier(outlier_size: float = 5.0, n_points: int = 20, seed: int = 0):
     """``n_points`` on ``y = 1 + 0.5 x`` (x in [0, 4]) with small noise; the last point (at x = 4)
     is moved up by ``outlier_size``, which may be 0 or negative."""
-    if not math.isfinite(outlier_size):
-        raise ValueError(f"outlier_size must be a finite number, got {outlier_size!r}")
-    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 3:
-        raise ValueError(f"n_points must be an integer >= 3, got {n_points!r}")
+    require_number_in_range("outlier_size", outlier_size)
+    n_points = require_int_in_range("n_points", n_points, 3)
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 4.0, n_points)
     y = 1.0 + 0.5 * x + rng.normal(0.0, 0.1, n_points)
@@ -388,7 +377,7 @@ def line_loss(errors, loss: str, threshold: float = 1.0):
     if loss == "mae":
         return np.abs(errors)
     if loss == "huber":
-        threshold = _check_positive("threshold", threshold)
+        threshold = require_number_in_range("threshold", threshold, 0.0, low_open=True)
         small = np.abs(errors) < threshold
         return np.where(small, errors**2 / 2, threshold * np.abs(errors) - threshold**2 / 2)
     raise ValueError(f"loss must be one of {', '.join(LINE_LOSSES)}, got {loss!r}")
@@ -402,7 +391,7 @@ def line_loss_gradient(errors, loss: str, threshold: float = 1.0):
     if loss == "mae":
         return np.sign(errors)
     if loss == "huber":
-        threshold = _check_positive("threshold", threshold)
+        threshold = require_number_in_range("threshold", threshold, 0.0, low_open=True)
         return np.clip(errors, -threshold, threshold)
     raise ValueError(f"loss must be one of {', '.join(LINE_LOSSES)}, got {loss!r}")
 
@@ -434,20 +423,25 @@ def fit_line(x, y, loss: str = "mse", threshold: float = 1.0, iterations: int = 
     return float(params[0]), float(params[1])
 
 
+def _label_batches(y_true, y_pred, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The labels and predictions as booleans, in ``(true, pred)`` batches of ``batch_size``
+    (the last one may be shorter), after checking all three arguments."""
+    y_true, y_pred = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"y_true and y_pred must be 1-D of one shape, got {y_true.shape}")
+    batch_size = require_int_in_range("batch_size", batch_size, 1)
+    starts = range(0, len(y_true), batch_size)
+    return [(y_true[i : i + batch_size], y_pred[i : i + batch_size]) for i in starts]
+
+
 def batch_precisions(y_true, y_pred, batch_size: int):
     """Precision of each batch of ``batch_size`` (the last one may be shorter).
 
     A batch without any predicted positive gets 0, the value ``keras.metrics.Precision`` gives
     (it divides with ``divide_no_nan``).
     """
-    y_true, y_pred = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"y_true and y_pred must be 1-D of one shape, got {y_true.shape}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     precisions = []
-    for start in range(0, len(y_true), batch_size):
-        true, pred = y_true[start : start + batch_size], y_pred[start : start + batch_size]
+    for true, pred in _label_batches(y_true, y_pred, batch_size):
         predicted = int(pred.sum())
         precisions.append(float((true & pred).sum() / predicted) if predicted else 0.0)
     return np.array(precisions)
@@ -456,11 +450,8 @@ def batch_precisions(y_true, y_pred, batch_size: int):
 def streaming_precision(y_true, y_pred, batch_size: int) -> float:
     """Precision streamed batch by batch the way ``keras.metrics.Precision`` keeps it: running
     counts of true and false positives, divided only at the end (0 if nothing was predicted)."""
-    batch_precisions(y_true, y_pred, batch_size)  # validates the arguments
-    y_true, y_pred = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
     true_positives = false_positives = 0
-    for start in range(0, len(y_true), batch_size):
-        true, pred = y_true[start : start + batch_size], y_pred[start : start + batch_size]
+    for true, pred in _label_batches(y_true, y_pred, batch_size):
         true_positives += int((true & pred).sum())
         false_positives += int((~true & pred).sum())
     predicted = true_positives + false_positives
@@ -480,8 +471,7 @@ def make_classifier_outputs(positive_fraction: float = 0.5, n_samples: int = 200
     The classifier finds 80% of the positives and wrongly flags 10% of the negatives, so its
     precision depends on how many positives there are: that is what the widget varies.
     """
-    if not 0 < positive_fraction < 1:
-        raise ValueError(f"positive_fraction must be in (0, 1), got {positive_fraction!r}")
+    require_fraction("positive_fraction", positive_fraction)
     rng = np.random.default_rng(seed)
     y_true = rng.random(n_samples) < positive_fraction
     draws = rng.random(n_samples)
