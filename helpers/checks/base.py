@@ -83,3 +83,52 @@ class CheckReport:
             f"<b>{html.escape(self.title)}</b><ul style='list-style:none'>{''.join(items)}</ul>"
             f'<p style="color:{colour}"><b>{html.escape(self.summary())}</b></p>'
         )
+
+
+# --- Probes more than one lesson's checks use ------------------------------------------------
+# Keras is imported inside them, so that importing ``helpers.checks`` stays cheap.
+
+
+def values_accepted(make: Callable, values) -> list:
+    """Those of ``values`` for which ``make(value)`` raises no ``ValueError`` (a check that a
+    learner's constructor refuses bad hyperparameters lists what got through)."""
+    accepted = []
+    for value in values:
+        try:
+            make(value)
+        except ValueError:
+            continue
+        accepted.append(value)
+    return accepted
+
+
+def defines_get_config(cls) -> bool:
+    """Whether ``cls`` (or a class of the learner's between it and Keras) defines
+    ``get_config``, rather than inheriting Keras' automatic one (a ``Layer``'s records plain
+    constructor values only; a ``Model``'s gives the defaults)."""
+    owner = next(base for base in cls.__mro__ if "get_config" in vars(base))
+    return not owner.__module__.startswith("keras")
+
+
+def saved_and_loaded(model):
+    """``model`` through a ``.keras`` file, or ``None`` if a class in it is not registered."""
+    import os
+    import tempfile
+    import warnings
+
+    import keras
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "checked.keras")
+        model.save(path)
+        try:
+            with warnings.catch_warnings():
+                # Sequential builds a custom layer before calling it, and Keras warns that a
+                # layer without build() may hold unbuilt sublayers: true, and harmless here
+                # (the call that follows builds them), but noise in a learner's report.
+                warnings.simplefilter("ignore", UserWarning)
+                return keras.models.load_model(path)
+        except TypeError as error:
+            if "Could not locate" in str(error):
+                return None
+            raise

@@ -9,11 +9,9 @@ does not load TensorFlow.
 
 from __future__ import annotations
 
-from helpers.checks.base import CheckReport
+from helpers.checks.base import CheckReport, saved_and_loaded, values_accepted
 
 import contextlib
-import os
-import tempfile
 import warnings
 
 
@@ -70,13 +68,7 @@ class _QuantileLossProperties:
         )
 
     def refuses_bad_quantiles(self):
-        accepted = []
-        for bad in (0.0, 1.0, -0.5, 1.5):
-            try:
-                self.loss_class(bad)
-            except ValueError:
-                continue
-            accepted.append(bad)
+        accepted = values_accepted(self.loss_class, (0.0, 1.0, -0.5, 1.5))
         return not accepted, f"no ValueError for quantile = {accepted}: check 0 < quantile < 1"
 
     def config_keeps_quantile(self):
@@ -92,18 +84,12 @@ class _QuantileLossProperties:
 
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
         model.compile(loss=self.loss_class(0.9), optimizer="sgd")
-        with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, "quantile.keras")
-            model.save(path)
-            try:
-                reloaded = keras.models.load_model(path)
-            except TypeError as error:
-                if "Could not locate" in str(error):
-                    return False, (
-                        "load_model cannot find the class: decorate it with "
-                        "@keras.saving.register_keras_serializable()"
-                    )
-                raise
+        reloaded = saved_and_loaded(model)
+        if reloaded is None:
+            return False, (
+                "load_model cannot find the class: decorate it with "
+                "@keras.saving.register_keras_serializable()"
+            )
         seen = getattr(reloaded.loss, "quantile", None)
         return type(reloaded.loss).__name__ == self.loss_class.__name__ and seen == 0.9, (
             f"the reloaded model's loss is {type(reloaded.loss).__name__} with quantile {seen}"

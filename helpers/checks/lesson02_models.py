@@ -8,7 +8,7 @@ load TensorFlow.
 
 from __future__ import annotations
 
-from helpers.checks.base import CheckReport
+from helpers.checks.base import CheckReport, defines_get_config, saved_and_loaded
 
 
 class _ScaledResidualBlockProperties:
@@ -128,13 +128,12 @@ class _ScaledResidualBlockProperties:
         )
 
     def config_round_trip(self):
-        import keras
 
         # Without its own get_config, a *layer* gets Keras 3's automatic config, which records
         # the values passed, but only while every argument is a plain Python value (it raises
         # NotImplementedError otherwise); a keras.Model subclass gets the defaults instead. The
         # lesson asks for an explicit one, which works in every case.
-        if self.block_class.get_config is keras.layers.Layer.get_config:
+        if not defines_get_config(self.block_class):
             return False, (
                 "define get_config() in the class (Keras' automatic config only covers plain "
                 "argument values)"
@@ -158,35 +157,11 @@ class _ScaledResidualBlockProperties:
             return False, "create the scale weight first"
         scales[0].assign(0.7)  # a trained value: loading must restore it, not re-initialize
         expected = keras.ops.convert_to_numpy(model(self.inputs))
-        loaded = self._saved_and_loaded(model)
+        loaded = saved_and_loaded(model)
         if loaded is None:
             return False, "load_model cannot find the class: register it"
         difference = np.abs(keras.ops.convert_to_numpy(loaded(self.inputs)) - expected).max()
         return difference < 1e-6, f"predictions differ after loading by {difference:.3g}"
-
-    @staticmethod
-    def _saved_and_loaded(model):
-        """``model`` through a ``.keras`` file, or None if its class is not registered."""
-        import os
-        import tempfile
-        import warnings
-
-        import keras
-
-        with tempfile.TemporaryDirectory() as directory:
-            path = os.path.join(directory, "scaled.keras")
-            model.save(path)
-            try:
-                with warnings.catch_warnings():
-                    # Sequential builds the block before calling it, and Keras warns that a
-                    # layer without build() may hold unbuilt sublayers: true, and harmless
-                    # here (the call that follows builds them), but noise in a learner's report.
-                    warnings.simplefilter("ignore", UserWarning)
-                    return keras.models.load_model(path)
-            except TypeError as error:
-                if "Could not locate class" in str(error):
-                    return None
-                raise
 
 
 def check_scaled_residual_block(block_class) -> CheckReport:

@@ -9,7 +9,7 @@ importing ``helpers.checks`` does not load TensorFlow.
 
 from __future__ import annotations
 
-from helpers.checks.base import CheckReport
+from helpers.checks.base import CheckReport, defines_get_config, values_accepted
 
 
 class _ActivityPenaltyProperties:
@@ -75,13 +75,8 @@ class _ActivityPenaltyProperties:
         return True, ""
 
     def refuses_bad_rates(self):
-        accepted = []
-        for bad in (-0.1, float("nan"), float("inf")):
-            try:
-                self.layer_class(bad)
-            except ValueError:
-                continue
-            accepted.append(repr(bad))
+        bad_rates = (-0.1, float("nan"), float("inf"))
+        accepted = [repr(rate) for rate in values_accepted(self.layer_class, bad_rates)]
         hint = ""
         if "nan" in accepted and "-0.1" not in accepted:
             hint = " (a test like rate < 0 is False for nan: test what a good rate is instead)"
@@ -177,8 +172,7 @@ class _ActivityPenaltyProperties:
         )
 
     def config_keeps_rate(self):
-        owner = next(cls for cls in self.layer_class.__mro__ if "get_config" in vars(cls))
-        if owner.__module__.startswith("keras"):
+        if not defines_get_config(self.layer_class):
             return False, (
                 f"{self.layer_class.__name__} does not define get_config(): Keras 3 recorded "
                 "rate from the constructor on its own, but only because it is a plain number "
