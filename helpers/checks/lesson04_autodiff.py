@@ -11,6 +11,13 @@ from helpers.checks.base import CheckReport
 import functools
 import math
 
+# A central difference a constant factor off the derivative, and what that factor means.
+_FACTOR_HINTS = (
+    (2, "twice too large: divide by the distance between the two points"),
+    (0.5, "half too small: divide by the distance between the two points"),
+    (-1, "the sign is flipped: subtract the left value from the right one"),
+)
+
 
 def _central_difference_hint(value, w, eps, f, derivative) -> str:
     """Name the formula a wrong value of ``central_difference(f, w, eps)`` matches, if any."""
@@ -19,9 +26,7 @@ def _central_difference_hint(value, w, eps, f, derivative) -> str:
     guesses = [
         (forward, "that is the forward difference: a central one steps to both sides of w"),
         (backward, "that is the backward difference: a central one steps to both sides of w"),
-        (2 * derivative, "twice too large: divide by the distance between the two points"),
-        (derivative / 2, "half too small: divide by the distance between the two points"),
-        (-derivative, "the sign is flipped: subtract the left value from the right one"),
+        *((factor * derivative, hint) for factor, hint in _FACTOR_HINTS),
     ]
     for guess, hint in guesses:
         if math.isclose(value, guess, rel_tol=1e-9):
@@ -82,25 +87,20 @@ class _CentralDifferenceProperties:
         return count == 2, f"f was called {count} times: each call costs a forward pass"
 
     def second_order(self):
-        errors = [
-            abs(self.central_difference(math.sin, 1.0, eps) - math.cos(1.0)) for eps in (1e-2, 1e-3)
-        ]
+        values = [self.central_difference(math.sin, 1.0, eps) for eps in (1e-2, 1e-3)]
+        errors = [abs(value - math.cos(1.0)) for value in values]
         ratio = errors[0] / errors[1] if errors[1] else math.inf
         if 0.9 < ratio < 1.1:
-            return False, self._flat_error_hint()
+            return False, _flat_error_hint(values[1], math.cos(1.0))
         return 50 < ratio < 200, f"the error shrank {ratio:.3g}-fold, expected about 100-fold"
 
-    def _flat_error_hint(self) -> str:
-        """Why the error stays put: a constant factor off (a misplaced 2, a sign), or no eps."""
-        value, derivative = self.central_difference(math.sin, 1.0, 1e-3), math.cos(1.0)
-        for factor, hint in [
-            (2, "twice too large: divide by the distance between the two points"),
-            (0.5, "half too small: divide by the distance between the two points"),
-            (-1, "the sign is flipped: subtract the left value from the right one"),
-        ]:
-            if math.isclose(value, factor * derivative, rel_tol=1e-3):
-                return f"the error does not change with eps because the value is {hint}"
-        return "the error does not change with eps: does your code use eps?"
+
+def _flat_error_hint(value, derivative) -> str:
+    """Why the error stays put: a constant factor off (a misplaced 2, a sign), or no eps."""
+    for factor, hint in _FACTOR_HINTS:
+        if math.isclose(value, factor * derivative, rel_tol=1e-3):
+            return f"the error does not change with eps because the value is {hint}"
+    return "the error does not change with eps: does your code use eps?"
 
 
 def check_central_difference(central_difference) -> CheckReport:

@@ -7,6 +7,7 @@ against Keras there), so a control answers in milliseconds, with no model to run
 
 from __future__ import annotations
 
+from helpers.validation import require_int_in_range, require_number_in_range
 from helpers.widgets.base import (
     FigurePanel,
     LessonWidget,
@@ -30,6 +31,7 @@ LOSS_COLOURS = {"mse": "C0", "mae": "C2", "huber": "C3"}
 
 
 def _check_range(name: str, value, bounds) -> None:
+    """A slider's value, checked as the readout words it: "threshold must be between ..."."""
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value!r}")
@@ -153,8 +155,8 @@ def make_loss_explorer_widget(threshold: float = 1.0, outlier_size: float = 8.0)
         threshold: the slider's starting value, within ``THRESHOLD_RANGE``.
         outlier_size: the slider's starting value, within ``OUTLIER_SIZE_RANGE``.
     """
-    _check_range("threshold", threshold, THRESHOLD_RANGE)
-    _check_range("outlier_size", outlier_size, OUTLIER_SIZE_RANGE)
+    require_number_in_range("threshold", threshold, *THRESHOLD_RANGE)
+    require_number_in_range("outlier_size", outlier_size, *OUTLIER_SIZE_RANGE)
     view = _LossExplorerView(threshold, outlier_size)
     for control in (view.threshold_slider, view.outlier_slider):
         control.observe(lambda change: view.update(), names="value")
@@ -263,9 +265,8 @@ def make_streaming_metric_widget(
         n_samples: how many labels and predictions, an integer >= 1.
     """
     check_choice("batch_size", batch_size, PRECISION_BATCH_SIZES)
-    _check_range("positive_fraction", positive_fraction, POSITIVE_FRACTION_RANGE)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
+    require_number_in_range("positive_fraction", positive_fraction, *POSITIVE_FRACTION_RANGE)
+    n_samples = require_int_in_range("n_samples", n_samples, 1)
     view = _StreamingPrecisionView(batch_size, positive_fraction, n_samples)
     for control in (view.batch_slider, view.fraction_slider):
         control.observe(lambda change: view.update(), names="value")

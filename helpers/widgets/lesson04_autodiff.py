@@ -53,7 +53,6 @@ def _validate_explorer_arguments(function: str, eps: float, scheme: str, dtype: 
 
     check_choice("function", function, autodiff.EXAMPLE_FUNCTIONS)
     low, high = EPS_EXPONENT_RANGE
-    autodiff.validate_eps(eps)
     require_log_in_range("eps", eps, low, high)
     autodiff.validate_scheme(scheme)
     check_choice("dtype", dtype, EXPLORER_DTYPES)

@@ -116,8 +116,7 @@ class TrainingLoopExplorer:
         check_choice("optimizer", optimizer, OPTIMIZER_CHOICES)
         low, high = LEARNING_RATE_EXPONENT_RANGE
         require_log_in_range("learning_rate", learning_rate, low, high)
-        if batch_size not in BATCH_SIZE_CHOICES:
-            raise ValueError(f"batch_size must be one of {BATCH_SIZE_CHOICES}, got {batch_size!r}")
+        check_choice("batch_size", batch_size, BATCH_SIZE_CHOICES)
         self.data = data.load_regression_data()
         self._runs: dict = {}
         self._previous_losses: list[float] | None = None
