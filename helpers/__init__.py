@@ -26,6 +26,7 @@ __all__ = [
     "lesson04_autodiff",
     "lesson04_gradient_cost",
     "lesson05_training",
+    "lesson06_gradient_check",
     "lesson06_gradients",
     "lesson06_jacobians",
     "timing",

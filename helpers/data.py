@@ -10,7 +10,7 @@ from helpers.validation import require_fraction, require_seed
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.datasets import load_diabetes
+from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
 
 
@@ -85,9 +85,6 @@ def load_digits_data(seed: int = 42, valid_size: float = 0.2):
     Returns:
         ``(X_train, y_train), (X_valid, y_valid)``.
     """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     seed = require_seed(seed)
     valid_size = require_fraction("valid_size", valid_size)
     X, y = load_digits(return_X_y=True)

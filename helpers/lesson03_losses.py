@@ -10,7 +10,7 @@ and ``tests/test_notebook_sync.py`` fails if the two copies drift apart. Every c
 registered with ``keras.saving.register_keras_serializable`` and has a ``get_config``.
 """
 
-from helpers.validation import require_int_in_range
+from helpers.validation import require_int_in_range, require_number_in_range
 
 import functools
 import math
@@ -172,14 +172,10 @@ def sweep_reconstruction_weights(
     n_rows, n_inputs = data.X_train.shape
     if not weights or not all(0 <= weight < float("inf") for weight in weights):
         raise ValueError(f"weights must be finite numbers >= 0, at least one, got {weights!r}")
-    for name, value, high in (
-        ("n_seeds", n_seeds, float("inf")),
-        ("epochs", epochs, float("inf")),
-        ("batch_size", batch_size, n_rows),
-    ):
-        require_int_in_range(name, value, 1, None if high == float("inf") else high)
-    if not 0 < learning_rate < float("inf"):
-        raise ValueError(f"learning_rate must be finite and > 0, got {learning_rate!r}")
+    require_int_in_range("n_seeds", n_seeds, 1)
+    require_int_in_range("epochs", epochs, 1)
+    require_int_in_range("batch_size", batch_size, 1, n_rows)
+    require_number_in_range("learning_rate", learning_rate, 0.0, low_open=True)
 
     model_weights = tf.constant(np.repeat(np.float32(weights), n_seeds))
     parameters = _stacked_initial_parameters(n_inputs, len(weights), n_seeds, seed)

@@ -313,7 +313,7 @@ def theoretical_best_eps(scheme, dtype, *, value=1.0, derivative=1.0) -> float:
 # When the leading derivative is 0 (f'' for forward differences, f''' for central ones), the
 # next Taylor term sets the truncation error: eps² |f'''| / 6 (forward), eps⁴ |f⁽⁵⁾| / 120
 # (central). A zero f'' alone does not mean "no truncation error".
-_NEXT_ORDER = {"forward": (3, 6.0, 2.0), "central": (5, 120.0, 4.0)}  # order, divisor, power
+_NEXT_ORDER = {"forward": (6.0, 2.0), "central": (120.0, 4.0)}  # divisor, power of eps
 
 
 def next_order_truncation(eps, scheme, *, derivative):
@@ -322,7 +322,7 @@ def next_order_truncation(eps, scheme, *, derivative):
     ``eps**2 * |f'''| / 6`` for forward differences, ``eps**4 * |f⁽⁵⁾| / 120`` for central ones;
     ``derivative`` is that f''' or f⁽⁵⁾ along the nudged parameter.
     """
-    _, divisor, power = _NEXT_ORDER[validate_scheme(scheme)]
+    divisor, power = _NEXT_ORDER[validate_scheme(scheme)]
     return np.asarray(eps, dtype=np.float64) ** power * abs(float(derivative)) / divisor
 
 
@@ -333,7 +333,7 @@ def next_order_best_eps(scheme, dtype, *, value=1.0, derivative=1.0) -> float:
     ``eps**4 |f⁽⁵⁾| / 120 + u|f| / eps`` at ``(30u|f| / |f⁽⁵⁾|) ** (1/5)``. ``inf`` when that
     derivative is 0 too (as for a polynomial of low degree).
     """
-    _, divisor, power = _NEXT_ORDER[validate_scheme(scheme)]
+    divisor, power = _NEXT_ORDER[validate_scheme(scheme)]
     u, value, derivative = unit_roundoff(dtype), abs(float(value)), abs(float(derivative))
     if derivative == 0:
         return math.inf

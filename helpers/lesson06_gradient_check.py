@@ -14,6 +14,8 @@ shapes), and it is tested side by side with ``tf.test.compute_gradient`` in
 
 from __future__ import annotations
 
+from helpers.validation import require_number_in_range
+
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -194,13 +196,15 @@ def _relative_error(analytic: np.ndarray, numerical: np.ndarray) -> np.ndarray:
 
 def validate_number(name: str, value, *, positive: bool) -> float:
     """``value`` as a float if finite and > 0 (``positive``) or >= 0; else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        allowed = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {allowed}, got {value!r}")
-    return value
+    return require_number_in_range(name, value, 0.0, low_open=positive)
+
+
+def _tolerance_score(difference, scale, atol: float, rtol: float):
+    """How many tolerances off each entry is, ``difference / (atol + rtol * scale)`` (1 is the
+    limit; an exact entry scores 0 even where atol = 0 and scale = 0), a nan as the worst."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(difference == 0, 0.0, difference / (atol + rtol * scale))
+    return np.where(np.isnan(score), np.inf, score)
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,10 +372,7 @@ def upstream_test(f, inputs, analytic, atol, rtol) -> tuple[np.ndarray, Upstream
             return output.numpy(), UpstreamTest(False, problem)
         expected = np.tensordot(u, J, axes)
         scale = np.tensordot(np.abs(u), np.abs(J), axes)  # the size of the sum's terms
-        difference = np.abs(vjp - expected)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            score = np.where(difference == 0, 0.0, difference / (atol + rtol * scale))
-        score = np.where(np.isnan(score), np.inf, score)  # a nan VJP is the worst
+        score = _tolerance_score(np.abs(vjp - expected), scale, atol, rtol)
         if score.size and score.max() > max(worst_score, 1.0):
             position = np.unravel_index(int(np.argmax(score)), score.shape)
             where = f"[{', '.join(map(str, position))}]" if position else ""
@@ -488,10 +489,7 @@ def compare_jacobians(
         difference = np.abs(a - n)
         max_abs = max(max_abs, float(np.max(difference, initial=0.0)))
         max_rel = max(max_rel, float(np.max(_relative_error(a, n), initial=0.0)))
-        # How many tolerances off each entry is (1 is the limit); nan counts as the worst.
-        with np.errstate(divide="ignore", invalid="ignore"):  # atol = 0 and n = 0: 0 / 0
-            score = np.where(difference == 0, 0.0, difference / (atol + rtol * np.abs(n)))
-        score = np.where(np.isnan(score), np.inf, score)
+        score = _tolerance_score(difference, np.abs(n), atol, rtol)
         flat_index = int(np.argmax(score))
         if worst is None or score.flat[flat_index] > worst_score:
             worst_score = float(score.flat[flat_index])

@@ -19,6 +19,8 @@ mode is in :mod:`helpers.lesson06_jacobians`.
 
 from __future__ import annotations
 
+from helpers.validation import require_choice
+
 import contextlib
 import numbers
 from collections.abc import Iterator
@@ -154,8 +156,7 @@ def floatx(dtype: str) -> Iterator[None]:
     it is set here together with ``floatx``, because Keras fixes the policy from ``floatx`` when
     the first layer is built, and ``set_floatx`` alone no longer changes it after that.
     """
-    if dtype not in ("float16", "float32", "float64"):
-        raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
+    require_choice("dtype", dtype, ("float16", "float32", "float64"))
     previous_floatx, previous_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(dtype)
     keras.config.set_dtype_policy(dtype)
