@@ -14,7 +14,7 @@ The full run measures, on the machine it runs on:
    each run just after its imports alone in another fresh kernel (the budget is the ratio);
 3. each widget the lessons build: its answer to one control change (median of 30 changes), and
    to a press of each of its buttons (median of 3 presses);
-4. the cost of one gradient for n = 10 ... 1e6 parameters (``helpers.lesson04_autodiff``).
+4. the cost of one gradient for n = 10 ... 1e6 parameters (``helpers.lesson04_gradient_cost``).
 
 It exits with status 1 and names what is over budget (or could not be measured), 0 otherwise.
 ``--smoke`` runs one floor, a tiny built-in notebook with one widget, and n = 10, and writes

@@ -60,20 +60,22 @@ def count_words(markdown: str) -> int:
     return len(_WORD.findall(text))
 
 
+def word_counts(path: Path) -> tuple[int, int]:
+    """Words of markdown prose in the lesson at ``path``: on its main road, and in all of it
+    (the "going deeper" notes included)."""
+    markdown = [cell.source for cell in read(path).cells if cell.cell_type == "markdown"]
+    main_road = sum(count_words(main_path_text(source)) for source in markdown)
+    return main_road, sum(count_words(source) for source in markdown)
+
+
 def main_path_words(path: Path) -> int:
     """Words of markdown prose on the main road of the lesson at ``path``."""
-    return sum(
-        count_words(main_path_text(cell.source))
-        for cell in read(path).cells
-        if cell.cell_type == "markdown"
-    )
+    return word_counts(path)[0]
 
 
 def all_markdown_words(path: Path) -> int:
     """Words of all the markdown prose of the lesson at ``path``, notes included."""
-    return sum(
-        count_words(cell.source) for cell in read(path).cells if cell.cell_type == "markdown"
-    )
+    return word_counts(path)[1]
 
 
 def reading_minutes(words: int) -> int:
@@ -90,11 +92,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every lesson")
     paths = parser.parse_args(argv).notebooks or NOTEBOOKS
     for path in paths:
-        words = main_path_words(path)
+        words, with_notes = word_counts(path)
         verdict = "ok" if words <= BUDGET else f"over by {words - BUDGET}"
         print(
             f"{path.name}: {words} words on the main road (~{reading_minutes(words)} min), "
-            f"{all_markdown_words(path)} with the notes; {verdict}"
+            f"{with_notes} with the notes; {verdict}"
         )
 
 

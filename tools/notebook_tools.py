@@ -199,11 +199,15 @@ def repository_url() -> str:
         return tomllib.load(file)["project"]["urls"]["Repository"].rstrip("/")
 
 
+def github_path() -> str:
+    """The repository's ``owner/name``, from :func:`repository_url`."""
+    return repository_url().removeprefix("https://github.com/")
+
+
 def colab_url(path: Path) -> str:
     """The address that opens lesson ``path`` (as committed on the default branch) in Colab."""
-    github_path = repository_url().removeprefix("https://github.com/")
     return (
-        f"https://colab.research.google.com/github/{github_path}/blob/{DEFAULT_BRANCH}"
+        f"https://colab.research.google.com/github/{github_path()}/blob/{DEFAULT_BRANCH}"
         f"/notebooks/{path.name}"
     )
 
@@ -357,9 +361,13 @@ def output_errors(cell: nbformat.NotebookNode) -> list[str]:
         if output.output_type == "error":
             found.append(f"{output.ename}: {_plain(output.evalue)}".strip())
         elif output.output_type == "stream" and output.name == "stderr":
-            for part in _plain(output.text).split(TRACEBACK)[1:]:
-                found.append(_exception_line(part))
+            found += traceback_lines(output.text)
     return found
+
+
+def traceback_lines(text: str) -> list[str]:
+    """The exception line (``ValueError: ...``) of each Python traceback printed in ``text``."""
+    return [_exception_line(part) for part in _plain(text).split(TRACEBACK)[1:]]
 
 
 def lesson_errors(notebook: nbformat.NotebookNode) -> list[str]:
@@ -439,14 +447,11 @@ def check_lesson(path: Path, timeout: int = 600) -> LessonCheck:
                 client.execute(stdout=subprocess.DEVNULL, stderr=log)
             except CellExecutionError as error:
                 stopped = _exception_line(str(error))
-        logged = log_path.read_bytes()[:logged_by_last_cell]
-        kernel_log = _plain(logged.decode(errors="replace"))
+        kernel_log = log_path.read_bytes()[:logged_by_last_cell].decode(errors="replace")
     result.errors = lesson_errors(notebook)
     if stopped is not None and not any(error.startswith(stopped) for error in result.errors):
         result.errors.append(f"{stopped} (stopped the run)")
-    result.errors += [
-        f"{_exception_line(part)} (kernel log)" for part in kernel_log.split(TRACEBACK)[1:]
-    ]
+    result.errors += [f"{line} (kernel log)" for line in traceback_lines(kernel_log)]
     result.changed = compared_changes(stored, notebook)
     views = widget_outputs(notebook)
     result.pictures = f"{sum('image/png' in output['data'] for output in views)}/{len(views)}"

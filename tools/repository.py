@@ -21,7 +21,7 @@ def set_repository(github_path: str, paths: list[Path]) -> None:
     """
     if not GITHUB_PATH.fullmatch(github_path):
         raise ValueError(f"the repository path must be owner/name, got {github_path!r}")
-    old = nt.repository_url().removeprefix("https://github.com/")
+    old = nt.github_path()
     pyproject = nt.ROOT / "pyproject.toml"
     setting = 'Repository = "https://github.com/{}"'
     text = pyproject.read_text()

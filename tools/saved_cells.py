@@ -9,7 +9,6 @@ the lesson be teaching?
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
@@ -48,10 +47,11 @@ def sync_saved_cells(
     for cell in filter(nt.is_saved_cell, notebook.cells):
         lines = cell.source.splitlines()
         spans = nt._definition_lines(cell.source)
+        current = nt.top_level_definitions(cell.source)
         # Bottom to top, so that the line numbers of the definitions above stay valid.
         for name, (first, last) in sorted(spans.items(), key=lambda item: -item[1][0]):
             _, text = helpers_twin(name, definitions)
-            if textwrap.dedent("\n".join(lines[first - 1 : last])).rstrip() != text:
+            if current[name] != text:
                 lines[first - 1 : last] = text.splitlines()
                 changed.append(name)
         cell.source = "\n".join(lines)
