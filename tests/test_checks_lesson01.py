@@ -11,16 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-
-def failed_lines(report):
-    return {line.description: line.detail for line in report.lines if not line.passed}
-
-
-def only_failure(report):
-    """The one failed line of ``report`` as (description, detail); fails if there are others."""
-    failed = failed_lines(report)
-    assert len(failed) == 1, str(report)
-    return next(iter(failed.items()))
+from tests.check_reports import failed_lines, only_failure
 
 
 def normalization(formula):

@@ -18,6 +18,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests.check_reports import failed_descriptions, failed_lines
+
 
 def numpy(tensor):
     return keras.ops.convert_to_numpy(tensor)
@@ -217,7 +219,7 @@ class TestLayerNormalizationCheck:
                 return self.alpha * (X - mean) / keras.ops.sqrt(variance + self.eps) + self.beta
 
         report = check_layer_normalization(WrongAxis)
-        failed = {line.description: line.detail for line in report.lines if not line.passed}
+        failed = failed_lines(report)
         comparisons = [d for d in failed if "match" in d or "normalizes" in d]
         assert len(comparisons) == 3, str(report)
         assert all("axis" in failed[d] for d in comparisons), str(report)
@@ -269,8 +271,7 @@ class TestDropoutCheck:
             def call(self, X, training=None):
                 return super().call(X, training=True)
 
-        failed = [line for line in check_dropout(AlwaysDropping).lines if not line.passed]
-        assert [line.description for line in failed] == [
+        assert failed_descriptions(check_dropout(AlwaysDropping)) == [
             "at inference (training=False, or no flag) the inputs pass unchanged"
         ]
 
