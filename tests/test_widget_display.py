@@ -19,6 +19,8 @@ import sys
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from tests.widget_stand_ins import Ipywidgets7Box
+
 # Every builder a lesson calls, with the lesson's arguments (demo=False: fast; the demo actions
 # are checked in tests/test_static_pictures.py).
 LESSON_WIDGETS = {
@@ -66,34 +68,8 @@ def test_every_lesson_widget_displays_without_a_traceback(name, shown):
     assert data["image/png"].startswith(b"\x89PNG")
 
 
-class _Ipywidgets7Box:
-    """What an ipywidgets 7.7 ``Box`` does on display: no ``_repr_mimebundle_``, and
-    ``_handle_displayed(**kwargs)`` calls each display callback with those keyword arguments;
-    the ``Box``'s own callback, ``_fire_children_displayed(self)``, takes none."""
-
-    _view_name = "VBoxView"
-    model_id = "abc123"
-
-    def __init__(self):
-        self._display_callbacks = [type(self)._fire_children_displayed]
-        self.children_displayed = 0
-
-    def __repr__(self):
-        return "VBox(children=())"
-
-    def _handle_displayed(self, **kwargs):
-        for callback in self._display_callbacks:
-            callback(self, **kwargs)
-
-    def _fire_children_displayed(self):
-        self.children_displayed += 1
-
-    def add_class(self, name):
-        pass
-
-
 def test_an_ipywidgets_7_box_displays_without_a_traceback(shown):
-    box = _Ipywidgets7Box()
+    box = Ipywidgets7Box()
     data, reports = shown(LessonWidget(box))
     assert reports == [], "IPython passes include/exclude: they must not reach ipywidgets 7"
     assert data[WIDGET_VIEW]["model_id"] == "abc123"
