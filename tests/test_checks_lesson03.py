@@ -67,7 +67,11 @@ def test_the_stub_fails_and_its_get_config_is_not_ticked():
         def call(self, inputs):
             return inputs
 
-    failed = failed_lines(check_activity_penalty(Stub))
+    report = check_activity_penalty(Stub)
+    failed = failed_lines(report)
+    assert not report.passed
+    assert any("layer.losses" in description for description in failed)
+    assert any("model.losses" in description for description in failed)
     assert "add_loss" in failed["after a call, layer.losses holds rate * mean(|inputs|)"]
     assert (
         "does not define get_config()"
