@@ -7,9 +7,7 @@ from helpers.lesson00_components import QuantileLoss, StreamingRMSE, match_targe
 import keras
 import pytest
 
-
-def failed(report):
-    return {line.description: line.detail for line in report.lines if not line.passed}
+from tests.check_reports import failed_lines
 
 
 def make_quantile_loss(
@@ -49,7 +47,7 @@ def make_quantile_loss(
 
 def test_a_swapped_error_sign_fails_only_the_value_line():
     """e = y_pred - y_true gives the (1 - q) loss: one line says so, the rank line stays green."""
-    failures = failed(check_quantile_loss(make_quantile_loss(error_sign=-1)))
+    failures = failed_lines(check_quantile_loss(make_quantile_loss(error_sign=-1)))
     assert set(failures) == {"call() computes the pinball loss of self.quantile"}, failures
     assert "e = y_true - y_pred" in failures["call() computes the pinball loss of self.quantile"]
 
@@ -76,14 +74,14 @@ def test_the_quantile_solution_passes():
 def test_each_quantile_mistake_fails_its_line_with_a_hint(mistake):
     report = check_quantile_loss(make_quantile_loss(**{mistake: False}))
     line, hint = QUANTILE_LINES[mistake]
-    failures = failed(report)
+    failures = failed_lines(report)
     assert line in failures, str(report)
     assert hint in failures[line], failures[line]
 
 
 def test_forgetting_get_config_also_loses_the_quantile_in_the_file():
     report = check_quantile_loss(make_quantile_loss(saves_quantile=False))
-    detail = failed(report)[QUANTILE_LINES["register"][0]]
+    detail = failed_lines(report)[QUANTILE_LINES["register"][0]]
     assert "quantile 0.5" in detail
 
 
@@ -181,7 +179,7 @@ VALUE_MISTAKES_ALSO_FAIL_ONLY = {
 
 @pytest.mark.parametrize("mistake", sorted(VALUE_MISTAKES_ALSO_FAIL_ONLY))
 def test_a_wrong_value_is_not_blamed_on_reset_or_shapes(mistake):
-    failures = failed(check_streaming_rmse(make_streaming_rmse(mistake)))
+    failures = failed_lines(check_streaming_rmse(make_streaming_rmse(mistake)))
     first_line = RMSE_LINES[mistake][0]
     assert set(failures) == {first_line} | VALUE_MISTAKES_ALSO_FAIL_ONLY[mistake], failures
     for line in VALUE_MISTAKES_ALSO_FAIL_ONLY[mistake]:
@@ -198,7 +196,7 @@ def test_the_streaming_solution_and_its_handwritten_twin_pass():
 def test_each_streaming_mistake_fails_its_line_with_a_hint(mistake):
     report = check_streaming_rmse(make_streaming_rmse(mistake))
     line, hint = RMSE_LINES[mistake]
-    failures = failed(report)
+    failures = failed_lines(report)
     assert line in failures, str(report)
     assert hint in failures[line], failures[line]
 
@@ -206,7 +204,7 @@ def test_each_streaming_mistake_fails_its_line_with_a_hint(mistake):
 def test_python_number_state_fails_in_evaluate_too():
     """The evaluate line's own wrong answer: state that only accumulates eagerly."""
     report = check_streaming_rmse(make_streaming_rmse("python_state"))
-    detail = failed(report)["evaluate(batch_size=7) reports the whole-data RMSE"]
+    detail = failed_lines(report)["evaluate(batch_size=7) reports the whole-data RMSE"]
     assert detail.startswith("evaluate raised TypeError") and "compiled graph" in detail, detail
     assert len(detail) < 300
 

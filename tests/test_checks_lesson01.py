@@ -11,16 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-
-def failed_lines(report):
-    return {line.description: line.detail for line in report.lines if not line.passed}
-
-
-def only_failure(report):
-    """The one failed line of ``report`` as (description, detail); fails if there are others."""
-    failed = failed_lines(report)
-    assert len(failed) == 1, str(report)
-    return next(iter(failed.items()))
+from tests.check_reports import failed_lines, only_failure
 
 
 def normalization(formula):
@@ -52,15 +43,20 @@ class TestLayerNormalizationCheck:
         assert description.startswith("eps=1.0")
         assert "use self.eps in the formula, not a constant" in detail
 
-    def test_moments_over_the_batch_axis_say_which_axis(self):
+    def test_moments_over_the_batch_axis_fail_the_comparisons_and_say_which_axis(self):
         class BatchAxis(MyLayerNormalization):
             def call(self, X):
                 mean, variance = keras.ops.moments(X, axes=0, keepdims=True)
                 return self.alpha * (X - mean) / keras.ops.sqrt(variance + self.eps) + self.beta
 
-        failed = failed_lines(check_layer_normalization(BatchAxis))
+        report = check_layer_normalization(BatchAxis)
+        failed = failed_lines(report)
         detail = failed["matches keras.layers.LayerNormalization on (32, 8) inputs"]
         assert "batch axis (axis 0)" in detail and "axes=-1" in detail
+        comparisons = [d for d in failed if "match" in d or "normalizes" in d]
+        assert len(comparisons) == 3, str(report)
+        assert all("axis" in failed[d] for d in comparisons), str(report)
+        assert not any("weight" in d or "shape" in d for d in failed), str(report)
 
     def test_alpha_and_beta_swapped_fail_the_initial_values_line(self):
         class Swapped(MyLayerNormalization):

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.check_reports import failed_lines
+
 
 def _validated(rate):
     if not 0 <= rate < float("inf"):
@@ -42,10 +44,6 @@ def _penalty_layer(penalty, *, validate=True, config=True, package="tests_lesson
     return keras.saving.register_keras_serializable(package=package)(WrongPenalty)
 
 
-def _failed(report):
-    return {line.description: line.detail for line in report.lines if not line.passed}
-
-
 def _mean_abs(self, inputs):
     return self.rate * keras.ops.mean(keras.ops.abs(inputs))
 
@@ -69,7 +67,11 @@ def test_the_stub_fails_and_its_get_config_is_not_ticked():
         def call(self, inputs):
             return inputs
 
-    failed = _failed(check_activity_penalty(Stub))
+    report = check_activity_penalty(Stub)
+    failed = failed_lines(report)
+    assert not report.passed
+    assert any("layer.losses" in description for description in failed)
+    assert any("model.losses" in description for description in failed)
     assert "add_loss" in failed["after a call, layer.losses holds rate * mean(|inputs|)"]
     assert (
         "does not define get_config()"
@@ -90,14 +92,14 @@ def test_the_stub_fails_and_its_get_config_is_not_ticked():
     ids=["rate-hard-coded", "sum", "rate-missing"],
 )
 def test_a_wrong_penalty_value_is_named(penalty, hint):
-    failed = _failed(check_activity_penalty(_penalty_layer(penalty)))
+    failed = failed_lines(check_activity_penalty(_penalty_layer(penalty)))
     assert hint in failed["after a call, layer.losses holds rate * mean(|inputs|)"]
 
 
 def test_a_numpy_penalty_fails_in_a_traced_graph():
     # np.abs works on the eager tensor of a plain call, so only the traced line can catch it.
     numpy_penalty = _penalty_layer(lambda self, x: self.rate * keras.ops.mean(np.abs(x)))
-    failed = _failed(check_activity_penalty(numpy_penalty))
+    failed = failed_lines(check_activity_penalty(numpy_penalty))
     assert list(failed) == [
         "works in a traced graph (tf.function, as in fit)",
         "the penalty has a gradient: rate * sign(inputs) / size",  # NumPy cuts the tape too
@@ -109,7 +111,7 @@ def test_an_all_numpy_penalty_gets_one_short_hint():
     # np.mean(np.abs(x)) is a NumPy number, which add_loss() refuses even in a plain call: the
     # walk-through met Keras' multi-line error, with terminal colour codes, on five lines.
     numpy_penalty = _penalty_layer(lambda self, x: self.rate * np.mean(np.abs(x)))
-    failed = _failed(check_activity_penalty(numpy_penalty))
+    failed = failed_lines(check_activity_penalty(numpy_penalty))
     assert "after a call, layer.losses holds rate * mean(|inputs|)" in failed
     for detail in failed.values():
         assert "keras.ops.abs" in detail and "\n" not in detail, detail
@@ -126,13 +128,13 @@ def test_a_numpy_penalty_really_breaks_fit():
 
 def test_a_penalty_without_gradient_is_named():
     stopped = _penalty_layer(lambda self, x: tf.stop_gradient(_mean_abs(self, x)))
-    failed = _failed(check_activity_penalty(stopped))
+    failed = failed_lines(check_activity_penalty(stopped))
     assert list(failed) == ["the penalty has a gradient: rate * sign(inputs) / size"]
     assert "stop_gradient" in failed["the penalty has a gradient: rate * sign(inputs) / size"]
 
 
 def test_an_unregistered_class_is_named():
-    failed = _failed(check_activity_penalty(_penalty_layer(_mean_abs, package=None)))
+    failed = failed_lines(check_activity_penalty(_penalty_layer(_mean_abs, package=None)))
     assert list(failed) == ["registered for saving (register_keras_serializable)"]
     assert (
         "register_keras_serializable"
@@ -155,7 +157,7 @@ def test_a_rate_test_that_lets_nan_through_is_named():
         def get_config(self):
             return {**super().get_config(), "rate": self.rate}
 
-    failed = _failed(check_activity_penalty(NegativeOnly))
+    failed = failed_lines(check_activity_penalty(NegativeOnly))
     message = failed["a negative or non-finite rate raises ValueError"]
     assert message.startswith("nan and inf raised no ValueError")
     assert "False for nan" in message

@@ -11,10 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-
-def _failed(report):
-    return {line.description: line.detail for line in report.lines if not line.passed}
-
+from tests.check_reports import failed_lines
 
 # --- exercise 1: central_difference(f, w, eps) ----------------------------------------------
 
@@ -75,7 +72,7 @@ def test_the_report_never_prints_the_answer_formula():
     ids=["forward", "backward", "missing-2", "sign", "asymmetric", "eps-ignored"],
 )
 def test_a_wrong_central_difference_is_named(wrong, line, hint):
-    failed = _failed(check_central_difference(wrong))
+    failed = failed_lines(check_central_difference(wrong))
     assert line in failed, failed
     assert hint in failed[line]
 
@@ -83,13 +80,15 @@ def test_a_wrong_central_difference_is_named(wrong, line, hint):
 def test_a_missing_2_is_not_blamed_on_eps():
     # The error of a formula off by a factor 2 does not shrink with eps either: the second
     # order line must name the factor, not ask whether the code uses eps (a walk-through found it).
-    failed = _failed(check_central_difference(lambda f, w, eps: (f(w + eps) - f(w - eps)) / eps))
+    failed = failed_lines(
+        check_central_difference(lambda f, w, eps: (f(w + eps) - f(w - eps)) / eps)
+    )
     detail = failed["second order: eps 10 times smaller, error about 100 times smaller"]
     assert "twice too large" in detail and "use eps" not in detail
 
 
 def test_a_forward_difference_is_also_called_one_sided():
-    failed = _failed(check_central_difference(lambda f, w, eps: (f(w + eps) - f(w)) / eps))
+    failed = failed_lines(check_central_difference(lambda f, w, eps: (f(w + eps) - f(w)) / eps))
     assert "one-sided" in failed["calls f at two points, one step to each side of w"]
 
 
@@ -98,7 +97,7 @@ def test_an_extra_call_of_f_is_named():
         f(w)  # computed and thrown away: one more forward pass
         return (f(w + eps) - f(w - eps)) / (2 * eps)
 
-    failed = _failed(check_central_difference(wasteful))
+    failed = failed_lines(check_central_difference(wasteful))
     assert "f was called 3 times" in failed["calls f exactly twice"]
 
 
@@ -135,7 +134,7 @@ def test_the_stub_is_told_it_returns_the_first_derivative():
             y = f(w)
         return tape.gradient(y, w)
 
-    failed = _failed(check_second_derivative(stub))
+    failed = failed_lines(check_second_derivative(stub))
     assert "that is the first derivative" in failed["d²/dw² w³ at 3.0 is 18"]
     assert len(failed) == 4  # the exact line too: its first derivative is not its second
 
@@ -148,7 +147,7 @@ def test_inner_gradient_outside_the_outer_tape_gets_the_right_hint():
         dy_dw = inner.gradient(y, w)  # the classic mistake: the outer tape has stopped
         return outer.gradient(dy_dw, w)
 
-    failed = _failed(check_second_derivative(outside))
+    failed = failed_lines(check_second_derivative(outside))
     detail = failed["d²/dw² w³ at 3.0 is 18"]
     assert "inside the outer tape's with-block" in detail
     assert "does the outer tape watch w" not in detail
@@ -164,7 +163,7 @@ def _second_difference(h):
 
 def test_a_second_difference_without_a_tape_fails_the_exact_line_only():
     # Issue 24, item 8: with h = 2**-10 it was exact for w³ at 3 and passed every line.
-    failed = _failed(check_second_derivative(_second_difference(2.0**-10)))
+    failed = failed_lines(check_second_derivative(_second_difference(2.0**-10)))
     line = "exact, not approximated: exp(2w) at a float64 0.5, to the last bit"
     assert list(failed) == [line]
     assert "A finite difference approximates" in failed[line]

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.check_reports import failed_descriptions
+
 
 def make_train_digits(
     *,
@@ -65,10 +67,6 @@ def make_train_digits(
     return train_digits
 
 
-def failed_lines(report):
-    return [line.description for line in report.lines if not line.passed]
-
-
 class TestDigitsTrainingLoop:
     def test_passes_a_solution_and_hides_its_output(self, capsys):
         report = check_digits_training_loop(make_train_digits())
@@ -77,7 +75,7 @@ class TestDigitsTrainingLoop:
 
     def test_forgetting_model_losses_in_validation_fails_that_line(self):
         report = check_digits_training_loop(make_train_digits(with_regularization=False))
-        assert failed_lines(report) == [
+        assert failed_descriptions(report) == [
             "val_loss is the trained model's loss on the validation set, model.losses included"
         ]
         assert "without model.losses: add them" in str(report)
@@ -97,7 +95,7 @@ class TestDigitsTrainingLoop:
             return fitted.history
 
         report = check_digits_training_loop(with_fit, epochs=1)
-        assert failed_lines(report) == [
+        assert failed_descriptions(report) == [
             "loss is the mean of each epoch's step losses, model.losses included",
             "accuracy is each epoch's accuracy over that epoch's batches",
         ]
@@ -110,14 +108,14 @@ class TestDigitsTrainingLoop:
 
     def test_forgetting_model_losses_in_the_training_loss_fails_that_line(self):
         report = check_digits_training_loop(make_train_digits(training_penalty=False))
-        assert failed_lines(report) == [
+        assert failed_descriptions(report) == [
             "loss is the mean of each epoch's step losses, model.losses included"
         ]
 
     @pytest.mark.parametrize("reset", ["never", "step"])
     def test_metrics_reset_at_the_wrong_time_fail_both_training_lines(self, reset):
         report = check_digits_training_loop(make_train_digits(reset=reset))
-        assert failed_lines(report) == [
+        assert failed_descriptions(report) == [
             "loss is the mean of each epoch's step losses, model.losses included",
             "accuracy is each epoch's accuracy over that epoch's batches",
         ]
@@ -147,14 +145,14 @@ class TestDigitsTrainingLoop:
     def test_validating_on_part_of_the_data_fails(self):
         report = check_digits_training_loop(make_train_digits(last_batch_validation=True))
         assert not report.passed
-        assert any("val_" in line for line in failed_lines(report))
+        assert any("val_" in line for line in failed_descriptions(report))
 
     def test_the_stub_fails_every_line_with_a_reason(self):
         def stub(model, optimizer, train_data, valid_data, *, epochs, batch_size):
             return {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
 
         report = check_digits_training_loop(stub)
-        assert len(failed_lines(report)) == len(report.lines) == 7
+        assert len(failed_descriptions(report)) == len(report.lines) == 7
         assert all(line.detail for line in report.lines)
 
     def test_a_raising_loop_is_reported_not_raised(self):
@@ -210,7 +208,7 @@ class TestTwoOptimizerStep:
         def swapped(model, lower_optimizer, upper_optimizer, X_batch, y_batch):
             return two_optimizer_step(model, upper_optimizer, lower_optimizer, X_batch, y_batch)
 
-        failed = failed_lines(check_two_optimizer_step(swapped))
+        failed = failed_descriptions(check_two_optimizer_step(swapped))
         assert failed[:2] == [
             "the lower optimizer updates the lower layers only",
             "the upper optimizer updates the upper layers only",
@@ -232,7 +230,7 @@ class TestTwoOptimizerStep:
             )
             return loss
 
-        assert failed_lines(check_two_optimizer_step(unregularized)) == [
+        assert failed_descriptions(check_two_optimizer_step(unregularized)) == [
             "each update is its optimizer's step on the regularized loss's gradient",
             "returns the loss, regularization included",
         ]
@@ -244,4 +242,4 @@ class TestTwoOptimizerStep:
             return returned
 
         report = check_two_optimizer_step(no_loss)
-        assert failed_lines(report) == ["returns the loss, regularization included"]
+        assert failed_descriptions(report) == ["returns the loss, regularization included"]

@@ -12,18 +12,16 @@ is how the benchmark reports each timing under the builder a learner calls.
 
 import helpers
 from helpers import widgets
-from helpers.lesson03_losses import ReconstructionSweep
-from helpers.lesson04_gradient_cost import GradientCost
 
 import ast
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from benchmarks import in_kernel
+from tests.widget_builders import BUILDERS, small_arguments
 
 # A screen: "fits on a screen", with room for a docstring.
 MAX_FUNCTION_LINES = 60
@@ -59,26 +57,8 @@ def test_importing_widgets_and_checks_does_not_import_tensorflow():
     assert loaded == "[]", f"importing helpers.widgets / helpers.checks imported {loaded}"
 
 
-BUILDERS = [name for name in widgets.__all__ if name.startswith("make_")]
-
-
-def _small_arguments(name):
-    """Cheap arguments for builders that would otherwise train or time something first."""
-    sweep = ReconstructionSweep(
-        weights=(0.0, 0.1, 1.0),
-        train_mse=np.array([0.3, 0.3, 0.4]),
-        validation_mse=np.array([0.6, 0.5, 0.7]),
-        reconstruction_error=np.array([2.0, 0.3, 0.1]),
-    )
-    costs = [GradientCost(n, 1e-4, 2e-4, 1e-5 * n, 2e-5 * n, n + 1, 2 * n, n) for n in (10, 100)]
-    return {
-        "make_reconstruction_weight_widget": {"sweep": sweep},
-        "make_gradient_cost_widget": {"costs": costs},
-    }.get(name, {})
-
-
 @pytest.mark.parametrize("name", BUILDERS)
 def test_every_builder_records_its_name_for_the_benchmark(name):
-    built = getattr(widgets, name)(**_small_arguments(name))
+    built = getattr(widgets, name)(**small_arguments(name))
     assert built.builder == name
     assert in_kernel.builder_name(built) == name

@@ -24,6 +24,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.gradient_cases import sine_gradient_of_the_wrong_shape, sine_with_relative_error, x64
+
 
 def sigmoid(z):
     return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
@@ -117,18 +119,6 @@ def second_derivative_through_the_custom_gradient(z, dtype):
 
 
 # --- gradient_check ----------------------------------------------------------------------------
-
-
-def x64(*shape, seed=0):
-    return tf.constant(np.random.default_rng(seed).normal(size=shape))
-
-
-@tf.custom_gradient
-def sine_with_relative_error(x, error=0.0):
-    def gradient(upstream):
-        return upstream * tf.cos(x) * (1 + error), None
-
-    return tf.sin(x), gradient
 
 
 class TestGradientCheck:
@@ -297,11 +287,7 @@ class TestGradientCheck:
             gradient_check(f, inputs)
 
     def test_a_gradient_of_the_wrong_shape_is_a_failed_line_naming_it(self):
-        @tf.custom_gradient
-        def summed_gradient(x):
-            return tf.sin(x), lambda upstream: tf.reduce_sum(upstream * tf.cos(x), axis=0)
-
-        report = gradient_check(summed_gradient, [x64(3, 2)])
+        report = gradient_check(sine_gradient_of_the_wrong_shape, [x64(3, 2)])
         assert not report.passed
         assert "has shape (2,), but inputs[0] has shape (3, 2)" in str(report)
 

@@ -22,21 +22,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.gradient_cases import sine_gradient_of_the_wrong_shape, sine_with_relative_error, x64
+
 PASSED, FAILED, REFUSED = "passed", "FAILED", "refused"  # REFUSED: a ValueError, or no entry
-
-
-def x64(*shape, seed=0):
-    return tf.constant(np.random.default_rng(seed).normal(size=shape))
-
-
-@tf.custom_gradient
-def sine_off_by(x, error=0.0):
-    return tf.sin(x), lambda upstream: (upstream * tf.cos(x) * (1 + error), None)
-
-
-@tf.custom_gradient
-def sine_gradient_of_the_wrong_shape(x):
-    return tf.sin(x), lambda upstream: tf.reduce_sum(upstream * tf.cos(x), axis=0)
 
 
 INDICES = tf.constant([0, 2, 2])
@@ -64,10 +52,12 @@ CASES = {
         lambda x, y: tf.sin(x) * y, lambda: [x64(3), x64(3, seed=1)], PASSED
     ),
     "correct custom gradient": Case(my_better_softplus, lambda: [x64(4)], PASSED),
-    "wrong by 50%": Case(lambda x: sine_off_by(x, 0.5), lambda: [x64(3)], FAILED),
-    "wrong by 0.2%": Case(lambda x: sine_off_by(x, 2e-3), lambda: [x64(3) + 2.0], FAILED),
+    "wrong by 50%": Case(lambda x: sine_with_relative_error(x, 0.5), lambda: [x64(3)], FAILED),
+    "wrong by 0.2%": Case(
+        lambda x: sine_with_relative_error(x, 2e-3), lambda: [x64(3) + 2.0], FAILED
+    ),
     "off by 0.05%, inside rtol": Case(
-        lambda x: sine_off_by(x, 5e-4), lambda: [x64(3) + 2.0], PASSED
+        lambda x: sine_with_relative_error(x, 5e-4), lambda: [x64(3) + 2.0], PASSED
     ),
     "sparse: tf.gather": Case(lambda p: tf.gather(p, INDICES) ** 2, lambda: [x64(4, 2)], PASSED),
     "sparse: embedding_lookup": Case(

@@ -18,6 +18,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests.check_reports import failed_descriptions
+
 
 def numpy(tensor):
     return keras.ops.convert_to_numpy(tensor)
@@ -185,15 +187,6 @@ class TestLayerNormalizationCheck:
         report = check_layer_normalization(MyLayerNormalization)
         assert report.passed, str(report)
 
-    def test_the_books_sigma_plus_eps_passes_too(self):
-        class BookLayerNormalization(MyLayerNormalization):
-            def call(self, X):
-                mean, variance = keras.ops.moments(X, axes=-1, keepdims=True)
-                std = keras.ops.sqrt(variance)
-                return self.alpha * (X - mean) / (std + self.eps) + self.beta
-
-        assert check_layer_normalization(BookLayerNormalization).passed
-
     def test_the_stub_fails_and_says_why(self):
         class Stub(keras.layers.Layer):
             def __init__(self, eps=0.001, **kwargs):
@@ -209,19 +202,6 @@ class TestLayerNormalizationCheck:
         assert "✗ matches keras.layers.LayerNormalization" in text
         assert "create the two weights alpha and beta" in text
         assert "checks failed" in text
-
-    def test_normalizing_the_wrong_axis_fails_the_comparisons(self):
-        class WrongAxis(MyLayerNormalization):
-            def call(self, X):
-                mean, variance = keras.ops.moments(X, axes=0, keepdims=True)
-                return self.alpha * (X - mean) / keras.ops.sqrt(variance + self.eps) + self.beta
-
-        report = check_layer_normalization(WrongAxis)
-        failed = {line.description: line.detail for line in report.lines if not line.passed}
-        comparisons = [d for d in failed if "match" in d or "normalizes" in d]
-        assert len(comparisons) == 3, str(report)
-        assert all("axis" in failed[d] for d in comparisons), str(report)
-        assert not any("weight" in d or "shape" in d for d in failed), str(report)
 
     def test_a_constructor_that_raises_is_reported_not_raised(self):
         class Broken(keras.layers.Layer):
@@ -269,8 +249,7 @@ class TestDropoutCheck:
             def call(self, X, training=None):
                 return super().call(X, training=True)
 
-        failed = [line for line in check_dropout(AlwaysDropping).lines if not line.passed]
-        assert [line.description for line in failed] == [
+        assert failed_descriptions(check_dropout(AlwaysDropping)) == [
             "at inference (training=False, or no flag) the inputs pass unchanged"
         ]
 

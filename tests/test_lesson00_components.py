@@ -22,14 +22,30 @@ def numbers(tensor):
 # --- the Huber loss ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("threshold", [0.5, 1.0, 2.0])
-@pytest.mark.parametrize("targets", ["2-D", "1-D"])
+def huber_inputs(targets):
+    """(y_true, y_pred) for a case of targets: their rank, or another type than float32."""
+    if targets == "2-D":
+        return Y2, P2
+    if targets == "1-D":
+        return Y2[:, 0], P2
+    if targets == "1-D predictions":
+        # Keras matches ranks both ways; ours did only one and broadcast (n, 1) - (n,) to (n, n)
+        return Y2, P2[:, 0]
+    y_true, y_pred = Y2.astype("float64"), P2.astype("float64")
+    if targets == "float64":
+        return y_true, y_pred
+    assert targets == "python lists"
+    return y_true.tolist(), y_pred.tolist()
+
+
+@pytest.mark.parametrize("threshold", [0.5, 1.0, 1.5, 2.0])
+@pytest.mark.parametrize("targets", ["2-D", "1-D", "1-D predictions", "float64", "python lists"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_huber_loss_matches_keras_huber(threshold, targets, weighted):
-    y_true = Y2 if targets == "2-D" else Y2[:, 0]
+    y_true, y_pred = huber_inputs(targets)
     weights = RNG.random(40).astype("float32") if weighted else None
-    ours = lc.HuberLoss(threshold)(y_true, P2, sample_weight=weights)
-    theirs = keras.losses.Huber(delta=threshold)(y_true, P2, sample_weight=weights)
+    ours = lc.HuberLoss(threshold)(y_true, y_pred, sample_weight=weights)
+    theirs = keras.losses.Huber(delta=threshold)(y_true, y_pred, sample_weight=weights)
     np.testing.assert_allclose(numbers(ours), numbers(theirs), rtol=1e-6)
 
 
@@ -79,26 +95,31 @@ def test_quantile_loss_is_the_pinball_loss_and_refuses_bad_quantiles():
 
 
 def stream(metric, y_true, y_pred, sizes, sample_weight=None):
+    """Update ``metric`` on consecutive batches of ``sizes``; return its result. A scalar
+    ``sample_weight`` goes to every batch as it is, an array is cut as the data."""
     start = 0
     for size in sizes:
         part = slice(start, start + size)
-        weights = None if sample_weight is None else sample_weight[part]
+        weights = sample_weight if np.ndim(sample_weight) == 0 else sample_weight[part]
         metric.update_state(y_true[part], y_pred[part], sample_weight=weights)
         start += size
     return float(numbers(metric.result()))
 
 
 @pytest.mark.parametrize("threshold", [0.5, 2.0])
-@pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("targets", ["2-D", "1-D"])
+@pytest.mark.parametrize("weighted", [False, True, "scalar"])
+@pytest.mark.parametrize("targets", ["2-D", "1-D", "1-D predictions too"])
 def test_huber_metric_streams_the_whole_data_value_and_matches_keras(threshold, weighted, targets):
     y_true = Y2 if targets == "2-D" else Y2[:, 0]
-    weights = RNG.random(40).astype("float32") if weighted else None
-    ours = stream(lc.HuberMetric(threshold), y_true, P2, [3, 17, 1, 19], weights)
+    y_pred = P2[:, 0] if targets == "1-D predictions too" else P2
+    weights = RNG.random(40).astype("float32") if weighted is True else None
+    if weighted == "scalar":
+        weights = 3.0  # the same number for every batch
+    ours = stream(lc.HuberMetric(threshold), y_true, y_pred, [3, 17, 1, 19], weights)
     keras_metric = keras.metrics.MeanMetricWrapper(keras.losses.huber, delta=threshold)
     theirs = stream(keras_metric, Y2, P2, [40], weights)
     values = lc.line_loss(Y2 - P2, "huber", threshold)[:, 0]
-    w = np.ones(40) if weights is None else weights
+    w = np.broadcast_to(1.0 if weights is None else weights, (40,))
     assert ours == pytest.approx(float(np.sum(values * w) / np.sum(w)), rel=1e-5)
     assert ours == pytest.approx(theirs, rel=1e-5)
 
@@ -324,42 +345,14 @@ def test_helpers_refuse_bad_arguments(call, name):
 @pytest.mark.parametrize("batch_size", [1, 3, 8, 50])
 def test_streaming_precision_matches_keras_precision_streamed(batch_size):
     y_true, y_pred = lc.make_classifier_outputs(0.3, n_samples=50, seed=5)
-    metric = keras.metrics.Precision()
-    for start in range(0, 50, batch_size):
-        metric.update_state(y_true[start : start + batch_size], y_pred[start : start + batch_size])
+    sizes = [min(batch_size, 50 - start) for start in range(0, 50, batch_size)]
+    keras_streamed = stream(keras.metrics.Precision(), y_true, y_pred, sizes)
     streamed = lc.streaming_precision(y_true, y_pred, batch_size)
-    assert streamed == pytest.approx(float(numbers(metric.result())), rel=1e-6)
+    assert streamed == pytest.approx(keras_streamed, rel=1e-6)
     assert streamed == lc.precision(y_true, y_pred)
 
 
-@pytest.mark.parametrize("kind", ["float64", "python lists"])
-def test_huber_loss_takes_float64_and_python_numbers_like_keras(kind):
-    y_true, y_pred = Y2.astype("float64"), P2.astype("float64")
-    if kind == "python lists":
-        y_true, y_pred = y_true.tolist(), y_pred.tolist()
-    ours = numbers(lc.HuberLoss(1.5)(y_true, y_pred))
-    theirs = numbers(keras.losses.Huber(delta=1.5)(y_true, y_pred))
-    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
-
-
 # --- cases the review of lesson 00 found (rev00) --------------------------------------------
-
-
-def test_huber_loss_matches_keras_with_2d_targets_against_1d_predictions():
-    """Keras matches ranks both ways; ours did only one and broadcast (n, 1) - (n,) to (n, n)."""
-    ours = float(numbers(lc.HuberLoss(2.0)(Y2, P2[:, 0])))
-    reference = float(numbers(keras.losses.Huber(2.0)(Y2, P2[:, 0])))
-    assert ours == pytest.approx(reference, rel=1e-6)
-
-
-def test_huber_metric_streams_the_whole_data_value_for_1d_predictions_and_scalar_weights():
-    errors = Y2[:, 0] - P2[:, 0]
-    whole = float(np.mean(np.where(np.abs(errors) < 2.0, errors**2 / 2, 2 * np.abs(errors) - 2)))
-    for sample_weight in (None, 3.0):
-        metric = lc.HuberMetric(2.0)
-        for start, stop in ((0, 3), (3, 20), (20, 21), (21, 40)):  # unequal batches
-            metric.update_state(Y2[start:stop, 0], P2[start:stop, 0], sample_weight)
-        assert float(numbers(metric.result())) == pytest.approx(whole, rel=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -15,18 +15,6 @@ from tools.main_path_words import (
 )
 from tools.notebook_tools import NOTEBOOKS
 
-# Lessons whose main road has been trimmed to the budget; the others are being rewritten by
-# other sessions, and their budget test is an expected failure until they land.
-TRIMMED = {
-    "00_tensors_and_custom_components.ipynb",
-    "01_custom_layers.ipynb",
-    "02_custom_models.ipynb",
-    "03_losses_and_metrics_from_internals.ipynb",
-    "04_autodiff.ipynb",
-    "05_custom_training_loops.ipynb",
-    "06_custom_gradients.ipynb",
-}
-
 NOTE = """Two words.
 
 <details><summary>Going deeper: four summary words</summary>
@@ -76,21 +64,7 @@ def test_reading_minutes_round_up():
     assert [reading_minutes(words) for words in (0, 1, 200, 201, 1600)] == [0, 1, 1, 2, 8]
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        path
-        if path.name in TRIMMED
-        else pytest.param(
-            path,
-            marks=pytest.mark.xfail(
-                reason="main road not trimmed yet (issue 25): another session changes it"
-            ),
-        )
-        for path in NOTEBOOKS
-    ],
-    ids=[path.name for path in NOTEBOOKS],
-)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
 def test_main_road_within_budget(path):
     words = main_path_words(path)
     assert words <= BUDGET, f"{path.name}: {words} words on the main road, budget {BUDGET}"

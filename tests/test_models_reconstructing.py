@@ -1,10 +1,9 @@
-"""Lesson 03's code: ``ReconstructingRegressor``, the weight sweep, the exercise's check.
+"""Lesson 03's code: ``ReconstructingRegressor``, the weight sweep, ``ActivityPenalty``.
 
 The model is trained for one or two epochs only: the properties tested (how the loss is made
 up, which metrics are reported, saving) hold from the first step.
 """
 
-from helpers.checks import check_activity_penalty
 from helpers.data import load_regression_data
 from helpers.lesson03_losses import (
     ActivityPenalty,
@@ -171,24 +170,6 @@ def test_validation_change_needs_weight_zero():
 def test_sweep_refuses_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         sweep_reconstruction_weights(**kwargs)
-
-
-def test_the_exercise_check_passes_the_solution_and_fails_the_stub():
-    assert check_activity_penalty(ActivityPenalty).passed
-
-    class PassThrough(keras.layers.Layer):  # the lesson's stub: no penalty, no validation
-        def __init__(self, rate=0.01, **kwargs):
-            super().__init__(**kwargs)
-            self.rate = rate
-
-        def call(self, inputs):
-            return inputs
-
-    report = check_activity_penalty(PassThrough)
-    failed = [line.description for line in report.lines if not line.passed]
-    assert not report.passed
-    assert any("layer.losses" in description for description in failed)
-    assert any("model.losses" in description for description in failed)
 
 
 def test_activity_penalty_round_trips_inside_a_model(tmp_path):

@@ -13,6 +13,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests.check_reports import failed_lines, only_failure
+
 
 def _inputs(n_rows, n_features, seed=0):
     return np.random.default_rng(seed).normal(size=(n_rows, n_features)).astype("float32")
@@ -254,12 +256,10 @@ class TestScaledResidualBlockCheck:
 
     @staticmethod
     def _only_failure(block_class):
+        """The one failed line of the check of ``block_class``, as (description, detail)."""
         from helpers.checks import check_scaled_residual_block
 
-        report = check_scaled_residual_block(block_class)
-        failed = [line for line in report.lines if not line.passed]
-        assert len(failed) == 1, str(report)
-        return failed[0]
+        return only_failure(check_scaled_residual_block(block_class))
 
     def test_the_solution_passes(self):
         from helpers.checks import check_scaled_residual_block
@@ -268,24 +268,24 @@ class TestScaledResidualBlockCheck:
         assert report.passed, str(report)
 
     def test_without_build_only_the_build_line_fails(self):
-        line = self._only_failure(self._block_class(with_build=False))
-        assert "build" in line.description
+        description, _ = self._only_failure(self._block_class(with_build=False))
+        assert "build" in description
 
     def test_dense_layers_without_elu_and_he_normal_are_named(self):
-        line = self._only_failure(self._block_class(dense_kwargs={}))
-        assert "elu" in line.description
-        assert "['linear']" in line.detail and "GlorotUniform" in line.detail
+        description, detail = self._only_failure(self._block_class(dense_kwargs={}))
+        assert "elu" in description
+        assert "['linear']" in detail and "GlorotUniform" in detail
 
     def test_dense_layers_without_the_blocks_dtype_policy_fail_mixed_precision(self):
-        line = self._only_failure(self._block_class(hand_off_policy=False))
-        assert "mixed_float16" in line.description
-        assert "InvalidArgumentError" in line.detail and "dtype=self.dtype_policy" in line.detail
+        description, detail = self._only_failure(self._block_class(hand_off_policy=False))
+        assert "mixed_float16" in description
+        assert "InvalidArgumentError" in detail and "dtype=self.dtype_policy" in detail
 
     def test_a_scale_per_neuron_instead_of_one_scalar_is_named(self):
         from helpers.checks import check_scaled_residual_block
 
         report = check_scaled_residual_block(self._block_class(scale_shape=(8,)))
-        failed = {line.description: line.detail for line in report.lines if not line.passed}
+        failed = failed_lines(report)
         line = "one trainable scalar weight besides the Dense layers', starting at initial_scale"
         assert failed[line] == "0 scalar weight(s) among 5 trainable weights", str(report)
 
@@ -293,12 +293,11 @@ class TestScaledResidualBlockCheck:
         from helpers.checks import check_scaled_residual_block
 
         report = check_scaled_residual_block(self._block_class(use_scale=False))
-        failed = {line.description for line in report.lines if not line.passed}
-        assert failed == {
+        assert set(failed_lines(report)) == {
             "with initial_scale=0.0 the block returns its inputs exactly",
             "output = inputs + scale * Z (doubling scale doubles output - inputs)",
         }, str(report)
 
     def test_an_unregistered_class_is_told_to_register(self):
-        line = self._only_failure(self._block_class(registered=False))
-        assert "round-trips" in line.description and "register it" in line.detail
+        description, detail = self._only_failure(self._block_class(registered=False))
+        assert "round-trips" in description and "register it" in detail

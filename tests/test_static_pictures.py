@@ -25,6 +25,7 @@ import nbconvert
 import PIL.Image
 import pytest
 
+from tests.widget_stand_ins import Ipywidgets7Box
 from tools.notebook_tools import NOTEBOOKS, read, widget_outputs
 
 # A stored picture costs its size in every lesson file (base64 adds a third): keep it small.
@@ -90,28 +91,12 @@ def test_a_widget_whose_picture_fails_still_displays_live(small_widget, monkeypa
     assert WIDGET_VIEW in bundle and "image/png" not in bundle
 
 
-class _Ipywidgets7Like:
-    """What an ipywidgets 7 widget offers: ``_ipython_display_`` but no ``_repr_mimebundle_``."""
-
-    _view_name = "VBoxView"
-    model_id = "abc123"
-
-    def __init__(self):
-        self.displayed = 0
-
-    def __repr__(self):
-        return "VBox(" + "x" * 200 + ")"
-
-    def _handle_displayed(self, **kwargs):
-        self.displayed += 1
-
-
 def test_ipywidgets_7_widgets_get_the_same_bundle():
-    widget = _Ipywidgets7Like()
+    widget = Ipywidgets7Box("VBox(" + "x" * 200 + ")")
     bundle = base.widget_view_bundle(widget)
     assert bundle[WIDGET_VIEW] == {"version_major": 2, "version_minor": 0, "model_id": "abc123"}
     assert bundle["text/plain"].endswith("…") and len(bundle["text/plain"]) == 111
-    assert widget.displayed == 1  # on_displayed callbacks run, as ipywidgets 7 runs them
+    assert widget.children_displayed == 1  # display callbacks run, as ipywidgets 7 runs them
 
 
 def rendered_widget_problems(path) -> list[str]:

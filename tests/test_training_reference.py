@@ -24,6 +24,7 @@ than the training. The ``"function"`` and ``"xla"`` rows compare with ``fit`` an
 
 from helpers import lesson05_training as training
 
+import contextlib
 import functools
 
 import keras
@@ -174,43 +175,76 @@ CASES = [
 SETTINGS = {param.id: param.values[0] for param in CASES}
 
 
+def loop_and_fit(make_model, X, y, *, optimizer, loss, metrics, mode, **common):
+    """Train ``make_model()`` with the loop in ``mode`` and a twin with compile + fit in the same
+    mode; ``optimizer``, ``loss`` and ``metrics`` make fresh arguments for each. Return the
+    loop's history and model, and fit's."""
+    loop_model = make_model()
+    loop = training.fit_with_custom_loop(
+        loop_model,
+        X,
+        y,
+        optimizer=optimizer(),
+        loss_fn=loss(),
+        metrics=metrics(),
+        mode=mode,
+        **common,
+    )
+    fit_model = make_model()
+    fit_model.compile(
+        optimizer=optimizer(),
+        loss=loss(),
+        metrics=metrics(),
+        run_eagerly=mode == "eager",
+        jit_compile=mode == "xla",
+    )
+    fitted = fit_model.fit(X, y, shuffle=False, verbose=0, **common).history
+    return loop, loop_model, fitted, fit_model
+
+
+def assert_same_history(loop, fitted):
+    """The loop's history has fit's keys, and each value agrees to RTOL."""
+    assert sorted(loop) == sorted(fitted)
+    for key in fitted:
+        np.testing.assert_allclose(loop[key], fitted[key], rtol=RTOL, err_msg=key)
+
+
+@contextlib.contextmanager
+def dtype_policy(policy, floatx="float32"):
+    """Keras' global dtype policy (and floatx) inside the block; float32 for both after it."""
+    keras.config.set_dtype_policy(policy)
+    keras.config.set_floatx(floatx)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy("float32")
+        keras.config.set_floatx("float32")
+
+
 @functools.cache
 def train_both(name):
     """The loop's history and model, and fit's, for the case ``name`` (trained once)."""
     settings = SETTINGS[name]
     X, y = settings["data"](settings["n_rows"], 1)
     validation_data = settings["data"](20, 2) if settings["validation"] else None
-    common = dict(epochs=2, batch_size=settings["batch_size"], validation_data=validation_data)
-
-    loop_model = settings["model"]()
-    loop = training.fit_with_custom_loop(
-        loop_model,
+    return loop_and_fit(
+        settings["model"],
         X,
         y,
-        optimizer=settings["optimizer"](),
-        loss_fn=settings["loss"](),
-        metrics=settings["metrics"](),
+        optimizer=settings["optimizer"],
+        loss=settings["loss"],
+        metrics=settings["metrics"],
         mode=settings["mode"],
-        **common,
+        epochs=2,
+        batch_size=settings["batch_size"],
+        validation_data=validation_data,
     )
-    fit_model = settings["model"]()
-    fit_model.compile(
-        optimizer=settings["optimizer"](),
-        loss=settings["loss"](),
-        metrics=settings["metrics"](),
-        run_eagerly=settings["mode"] == "eager",
-        jit_compile=settings["mode"] == "xla",
-    )
-    fitted = fit_model.fit(X, y, shuffle=False, verbose=0, **common).history
-    return loop, loop_model, fitted, fit_model
 
 
 @pytest.mark.parametrize("name", SETTINGS)
 def test_the_loop_matches_fit(name):
     loop, loop_model, fitted, fit_model = train_both(name)
-    assert sorted(loop) == sorted(fitted)
-    for key in fitted:
-        np.testing.assert_allclose(loop[key], fitted[key], rtol=RTOL, err_msg=key)
+    assert_same_history(loop, fitted)
     for ours, theirs in zip(loop_model.get_weights(), fit_model.get_weights(), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=1e-7)
 
@@ -234,21 +268,15 @@ def two_output_model():
 def mixed_precision_model():
     """A model built under the ``mixed_float16`` policy: ``compile`` wraps a plain optimizer in
     a ``LossScaleOptimizer`` for it (``auto_scale_loss``), so ``fit`` scales the loss."""
-    keras.config.set_dtype_policy("mixed_float16")
-    try:
+    with dtype_policy("mixed_float16"):
         return regressor()
-    finally:
-        keras.config.set_dtype_policy("float32")
 
 
 def float64_policy_model():
     """Variables in float64 while floatx stays float32: fit fails on it too (float32 loss plus
     float64 penalties); with ``set_floatx("float64")`` as well, the loop and fit agree."""
-    keras.config.set_dtype_policy("float64")
-    try:
+    with dtype_policy("float64"):
         return regressor(l2=0.01)
-    finally:
-        keras.config.set_dtype_policy("float32")
 
 
 def test_fit_scales_the_loss_of_a_mixed_precision_model():
@@ -312,20 +340,17 @@ def test_other_dtype_policies_match_fit(policy, floatx):
     """A float64 model (with floatx float64 too) and a bfloat16 one (no loss scaling: compile
     adds a LossScaleOptimizer for mixed_float16 only) train as fit trains them."""
     X, y = regression_data(32, 1, dtype="float64")
-    common = dict(epochs=2, batch_size=16, validation_data=regression_data(20, 2))
-    keras.config.set_dtype_policy(policy)
-    keras.config.set_floatx(floatx or "float32")
-    try:
-        loop_model = regressor(l2=0.01)
-        loop = training.fit_with_custom_loop(
-            loop_model, X, y, optimizer=keras.optimizers.Nadam(0.01), loss_fn="mse", **common
+    with dtype_policy(policy, floatx or "float32"):
+        loop, _, fitted, _ = loop_and_fit(
+            lambda: regressor(l2=0.01),
+            X,
+            y,
+            optimizer=lambda: keras.optimizers.Nadam(0.01),
+            loss=lambda: "mse",
+            metrics=lambda: None,
+            mode="function",
+            epochs=2,
+            batch_size=16,
+            validation_data=regression_data(20, 2),
         )
-        fit_model = regressor(l2=0.01)
-        fit_model.compile(optimizer=keras.optimizers.Nadam(0.01), loss="mse", run_eagerly=False)
-        fitted = fit_model.fit(X, y, shuffle=False, verbose=0, **common).history
-    finally:
-        keras.config.set_dtype_policy("float32")
-        keras.config.set_floatx("float32")
-    assert sorted(loop) == sorted(fitted)
-    for key in fitted:
-        np.testing.assert_allclose(loop[key], fitted[key], rtol=RTOL, err_msg=key)
+    assert_same_history(loop, fitted)

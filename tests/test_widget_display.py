@@ -19,23 +19,34 @@ import sys
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-# Every builder a lesson calls, with the lesson's arguments (demo=False: fast; the demo actions
-# are checked in tests/test_static_pictures.py).
-LESSON_WIDGETS = {
-    "01 noise": lambda: helpers.widgets.make_gaussian_noise_widget(
-        stddev=0.3, training=True, seed=42
+from tests.widget_builders import BUILDERS, small_arguments
+from tests.widget_stand_ins import Ipywidgets7Box
+
+# What each lesson passes its builder (demo=False: fast; the demo actions are checked in
+# tests/test_static_pictures.py; no arguments: the lesson's defaults, the cached sweep and the
+# measured costs). A builder not listed gets the cheap arguments of tests/widget_builders.py:
+# every builder helpers.widgets exports is displayed, none can be missed.
+LESSON_ARGUMENTS = {
+    "make_loss_explorer_widget": lambda: dict(threshold=1.0, outlier_size=8.0),
+    "make_streaming_metric_widget": lambda: dict(batch_size=8, positive_fraction=0.2),
+    "make_gaussian_noise_widget": lambda: dict(stddev=0.3, training=True, seed=42),
+    "make_residual_architecture_widget": lambda: dict(
+        data=helpers.data.load_regression_data(), demo=False
     ),
-    "02 residual": lambda: helpers.widgets.make_residual_architecture_widget(
-        helpers.data.load_regression_data(), demo=False
-    ),
-    "03 reconstruction": lambda: helpers.widgets.make_reconstruction_weight_widget(),
-    "04 cost": lambda: helpers.widgets.make_gradient_cost_widget(),
-    "04 explorer": lambda: helpers.widgets.make_gradient_explorer_widget(),
-    "05 training": lambda: helpers.widgets.make_training_loop_widget(demo=False),
-    "05 tracing": lambda: helpers.widgets.make_tracing_widget(),
-    "06 check": lambda: helpers.widgets.make_gradient_check_widget(),
-    "06 softplus": lambda: helpers.widgets.make_softplus_widget(),
+    "make_reconstruction_weight_widget": dict,
+    "make_gradient_cost_widget": dict,
+    "make_training_loop_widget": lambda: dict(demo=False),
 }
+
+
+def build(name):
+    """``name``'s widget, built with the lesson's arguments (or cheap ones)."""
+    arguments = LESSON_ARGUMENTS[name]() if name in LESSON_ARGUMENTS else small_arguments(name)
+    return getattr(helpers.widgets, name)(**arguments)
+
+
+def test_the_lesson_arguments_name_builders_only():
+    assert set(LESSON_ARGUMENTS) <= set(BUILDERS)
 
 
 @pytest.fixture
@@ -57,43 +68,17 @@ def shown(monkeypatch):
     return show
 
 
-@pytest.mark.parametrize("name", LESSON_WIDGETS)
+@pytest.mark.parametrize("name", BUILDERS)
 def test_every_lesson_widget_displays_without_a_traceback(name, shown):
-    built = LESSON_WIDGETS[name]()
+    built = build(name)
     data, reports = shown(built)
     assert reports == [], f"{name}: IPython showed a traceback while displaying it"
     assert data[WIDGET_VIEW]["model_id"] == built.widget.model_id
     assert data["image/png"].startswith(b"\x89PNG")
 
 
-class _Ipywidgets7Box:
-    """What an ipywidgets 7.7 ``Box`` does on display: no ``_repr_mimebundle_``, and
-    ``_handle_displayed(**kwargs)`` calls each display callback with those keyword arguments;
-    the ``Box``'s own callback, ``_fire_children_displayed(self)``, takes none."""
-
-    _view_name = "VBoxView"
-    model_id = "abc123"
-
-    def __init__(self):
-        self._display_callbacks = [type(self)._fire_children_displayed]
-        self.children_displayed = 0
-
-    def __repr__(self):
-        return "VBox(children=())"
-
-    def _handle_displayed(self, **kwargs):
-        for callback in self._display_callbacks:
-            callback(self, **kwargs)
-
-    def _fire_children_displayed(self):
-        self.children_displayed += 1
-
-    def add_class(self, name):
-        pass
-
-
 def test_an_ipywidgets_7_box_displays_without_a_traceback(shown):
-    box = _Ipywidgets7Box()
+    box = Ipywidgets7Box()
     data, reports = shown(LessonWidget(box))
     assert reports == [], "IPython passes include/exclude: they must not reach ipywidgets 7"
     assert data[WIDGET_VIEW]["model_id"] == "abc123"
