@@ -206,6 +206,8 @@ class TestScaledResidualBlockCheck:
         scale_shape=(),
         use_scale=True,
         registered=True,
+        base=keras.layers.Layer,
+        with_get_config=True,
     ):
         dense_kwargs = (
             {"activation": "elu", "kernel_initializer": "he_normal"}
@@ -213,7 +215,7 @@ class TestScaledResidualBlockCheck:
             else dense_kwargs
         )
 
-        class ScaledResidualBlock(keras.layers.Layer):
+        class ScaledResidualBlock(base):
             def __init__(self, n_layers, n_neurons, initial_scale=0.1, **kwargs):
                 super().__init__(**kwargs)
                 self.n_layers, self.n_neurons = n_layers, n_neurons
@@ -240,13 +242,15 @@ class TestScaledResidualBlockCheck:
                     Z = layer(Z)
                 return inputs + (self.scale * Z if use_scale else Z)
 
-            def get_config(self):
-                return {
-                    **super().get_config(),
-                    "n_layers": self.n_layers,
-                    "n_neurons": self.n_neurons,
-                    "initial_scale": self.initial_scale,
-                }
+            if with_get_config:
+
+                def get_config(self):
+                    return {
+                        **super().get_config(),
+                        "n_layers": self.n_layers,
+                        "n_neurons": self.n_neurons,
+                        "initial_scale": self.initial_scale,
+                    }
 
         if not registered:
             return ScaledResidualBlock
@@ -266,6 +270,16 @@ class TestScaledResidualBlockCheck:
 
         report = check_scaled_residual_block(self._block_class())
         assert report.passed, str(report)
+
+    @pytest.mark.parametrize("base", [keras.layers.Layer, keras.Model])
+    def test_a_block_without_its_own_get_config_is_told_to_define_one(self, base):
+        """A Layer gets Keras' automatic config, a Model the defaults: neither is the block's."""
+        from helpers.checks import check_scaled_residual_block
+
+        block_class = self._block_class(base=base, with_get_config=False)
+        failed = failed_lines(check_scaled_residual_block(block_class))
+        detail = failed["its own get_config() holds n_layers, n_neurons, initial_scale"]
+        assert detail.startswith("define get_config() in the class"), failed
 
     def test_without_build_only_the_build_line_fails(self):
         description, _ = self._only_failure(self._block_class(with_build=False))
